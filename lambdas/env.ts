@@ -1,0 +1,30 @@
+import { ENV } from '../lib/definitions.js';
+
+type EnvKey = keyof typeof ENV;
+
+/**
+ * Reads the named environment variables once and fails fast, naming every
+ * missing one, so a misconfigured function dies at init with a clear message
+ * instead of failing on its first request.
+ */
+export function readEnv<K extends EnvKey>(
+  required: readonly K[],
+  source: NodeJS.ProcessEnv = process.env,
+): Record<K, string> {
+  const missing = required.filter((key) => !source[ENV[key]]);
+  if (missing.length > 0) {
+    throw new Error(
+      `Missing environment variable(s): ${missing.map((key) => ENV[key]).join(', ')}`,
+    );
+  }
+  return Object.fromEntries(required.map((key) => [key, source[ENV[key]] as string])) as Record<
+    K,
+    string
+  >;
+}
+
+/** An optional variable, or undefined when unset or empty. */
+export function optionalEnv(key: EnvKey, source: NodeJS.ProcessEnv = process.env): string | undefined {
+  const value = source[ENV[key]];
+  return value ? value : undefined;
+}

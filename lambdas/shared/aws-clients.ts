@@ -1,0 +1,20 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { optionalEnv } from '../env.js';
+
+/**
+ * The one DynamoDB document client of a function, created at module scope so
+ * it is reused across invocations. On AWS no endpoint is set; the local
+ * runtime points DYNAMODB_ENDPOINT at DynamoDB Local. Tests pass their own.
+ */
+export function createDocumentClient(endpoint = optionalEnv('dynamodbEndpoint')): DynamoDBDocumentClient {
+  const client = new DynamoDBClient({
+    ...(endpoint ? { endpoint } : {}),
+    // Fail fast when the store is down so the API can answer 503 instead of hanging.
+    maxAttempts: 3,
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
+  });
+  return DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+}
