@@ -1,0 +1,96 @@
+import type {
+  APIGatewayAuthorizerWithContextResult,
+  APIGatewayRequestAuthorizerEvent,
+} from 'aws-lambda';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { WS_AUTHORIZER } from '../../lib/definitions.js';
+import { InvalidTokenError, type JwtVerifier } from './jwt-verifier.js';
+
+/**
+ * `event.requestContext` of a WebSocket `$connect` REQUEST authorizer. It is
+ * not the REST API context that @types/aws-lambda gives
+ * APIGatewayRequestAuthorizerEvent (no httpMethod, resource or path).
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-lambda-auth.html
+ */
+export interface WebSocketConnectRequestContext {
+  routeKey: '$connect';
+  eventType: 'CONNECT';
+  extendedRequestId: string;
+  requestTime: string;
+  messageDirection: 'IN';
+  stage: string;
+  connectedAt: number;
+  requestTimeEpoch: number;
+  identity: { sourceIp: string; userAgent?: string };
+  requestId: string;
+  domainName: string;
+  connectionId: string;
+  apiId: string;
+}
+
+/** The input of a WebSocket REQUEST authorizer, exactly as API Gateway sends it. */
+export type WebSocketAuthorizerEvent = Pick<
+  APIGatewayRequestAuthorizerEvent,
+  | 'type'
+  | 'methodArn'
+  | 'headers'
+  | 'multiValueHeaders'
+  | 'queryStringParameters'
+  | 'multiValueQueryStringParameters'
+  | 'stageVariables'
+> & { requestContext: WebSocketConnectRequestContext };
+
+/** What the WebSocket routes later read as `requestContext.authorizer.userId`. */
+export interface ConnectAuthorizerContext {
+  [key: string]: string;
+  userId: string;
+}
+
+export type WebSocketAuthorizerResult = APIGatewayAuthorizerWithContextResult<ConnectAuthorizerContext>;
+
+/** API Gateway answers 401 when a Lambda authorizer fails with exactly this message. */
+export const UNAUTHORIZED_MESSAGE = 'Unauthorized';
+
+export function allowPolicy(userId: string, methodArn: string): WebSocketAuthorizerResult {
+  return {
+    principalId: userId,
+    policyDocument: {
+      Version: '2012-10-17',
+      Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: methodArn }],
+    },
+    context: { userId },
+  };
+}
+
+export interface ConnectAuthorizerDeps {
+  verifier: JwtVerifier;
+  logger: Pick<Logger, 'info' | 'error'>;
+}
+
+/**
+ * The `$connect` REQUEST authorizer: the `token` query parameter must be a
+ * valid JWT; its `sub` becomes the connection's user. A bad token is refused
+ * with `Error('Unauthorized')` (API Gateway: 401). A JWKS outage is rethrown
+ * as is (API Gateway: 500), so it is not mistaken for a client error.
+ * The token itself is never logged.
+ */
+export function createConnectAuthorizer({ verifier, logger }: ConnectAuthorizerDeps) {
+  return async function authorizeConnect(event: WebSocketAuthorizerEvent): Promise<WebSocketAuthorizerResult> {
+    const token = event.queryStringParameters?.[WS_AUTHORIZER.queryParameter];
+    if (!token) {
+      logger.info('Connection refused', { reason: 'No token' });
+      throw new Error(UNAUTHORIZED_MESSAGE);
+    }
+    try {
+      const { sub } = await verifier.verify(token);
+      return allowPolicy(sub, event.methodArn);
+    } catch (err) {
+      if (err instanceof InvalidTokenError) {
+        logger.info('Connection refused', { reason: err.message });
+        throw new Error(UNAUTHORIZED_MESSAGE);
+      }
+      logger.error('Authorizer failed', { error: err as Error });
+      throw err;
+    }
+  };
+}

@@ -1,0 +1,12 @@
+import type { Context } from 'aws-lambda';
+import { createConnectAuthorizer, type WebSocketAuthorizerEvent } from './auth/connect-authorizer.js';
+import { verifierFromEnv } from './auth/jwt-verifier.js';
+import { createLogger } from './shared/logger.js';
+
+const logger = createLogger('ws-authorizer');
+const authorize = createConnectAuthorizer({ verifier: verifierFromEnv(), logger });
+
+export async function handler(event: WebSocketAuthorizerEvent, context: Context) {
+  logger.addContext(context);
+  return authorize(event);
+}
