@@ -1,0 +1,19 @@
+import type { Context } from 'aws-lambda';
+import { readEnv } from './env.js';
+import { createConnectionStore } from './connections/connection-store.js';
+import { createDisconnectHandler } from './connections/lifecycle.js';
+import type { WebSocketEvent } from './connections/websocket-event.js';
+import { createDocumentClient } from './shared/aws-clients.js';
+import { createLogger } from './shared/logger.js';
+
+const env = readEnv(['connectionsTable']);
+const logger = createLogger('ws-disconnect');
+const onDisconnect = createDisconnectHandler({
+  store: createConnectionStore({ client: createDocumentClient(), tableName: env.connectionsTable }),
+  logger,
+});
+
+export async function handler(event: WebSocketEvent, context: Context) {
+  logger.addContext(context);
+  return onDisconnect(event);
+}
