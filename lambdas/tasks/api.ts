@@ -1,0 +1,59 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { monotonicFactory } from 'ulid';
+import { createLogger } from '../shared/logger.js';
+import { NotFoundError, TasksApiError } from './errors.js';
+import { errorResponse, internalErrorResponse, type HttpResponse } from './http.js';
+import { readBody, requireUserId, type HttpEvent } from './request.js';
+import { ROUTES } from './router.js';
+import type { TaskStore } from './task-store.js';
+
+export type TasksApiLogger = Pick<Logger, 'error' | 'warn'>;
+
+export interface TasksApiDeps {
+  store: TaskStore;
+  /** Clock for createdAt/updatedAt and generated ids. Default: the system clock. */
+  now?: () => Date;
+  /** Id of a task created without one. Default: a monotonic ULID at `now`. */
+  newId?: (now: Date) => string;
+  /** Default: the Powertools logger of service `tasks-api`. */
+  logger?: TasksApiLogger;
+}
+
+export type TasksApiHandler = (event: HttpEvent) => Promise<HttpResponse>;
+
+/**
+ * The task HTTP API (payload format 2.0) over any TaskStore. Checks run in the
+ * contract's order: auth (401), size (413), media type (415), then the route's
+ * JSON and fields (400), existence (404) and precondition (412).
+ */
+export function createTasksApi(deps: TasksApiDeps): TasksApiHandler {
+  const { store } = deps;
+  const now = deps.now ?? (() => new Date());
+  const logger = deps.logger ?? createLogger('tasks-api');
+  let newId = deps.newId;
+  if (!newId) {
+    // Monotonic: ids created within one millisecond still sort in creation order.
+    const ulid = monotonicFactory();
+    newId = (time) => ulid(time.getTime());
+  }
+  const routeDeps = { store, now, newId };
+
+  return async (event) => {
+    try {
+      const userId = requireUserId(event);
+      const body = readBody(event);
+      const route = ROUTES.get(event.routeKey);
+      if (!route) throw new NotFoundError('Route not found');
+      return await route({ ...routeDeps, event, userId, body });
+    } catch (error) {
+      if (error instanceof TasksApiError) {
+        if (error.status === 429 || error.status >= 500) {
+          logger.warn('Task store refused the request', { routeKey: event.routeKey, error });
+        }
+        return errorResponse(error);
+      }
+      logger.error('Unhandled error in task API', { routeKey: event.routeKey, error });
+      return internalErrorResponse();
+    }
+  };
+}
