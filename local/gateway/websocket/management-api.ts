@@ -1,0 +1,139 @@
+import { isUtf8 } from 'node:buffer';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { WebSocket } from 'ws';
+import { LIMITS } from '../../../lib/definitions.js';
+import { newGatewayId } from '../shared/aws-format.js';
+import { readBody } from '../shared/body-reader.js';
+import { sendJson } from '../shared/http-reply.js';
+import type { GatewayLogger } from '../shared/types.js';
+import type { Connection, ConnectionRegistry } from './connection-registry.js';
+
+export interface ManagementStats {
+  /** Successful PostToConnection calls. */
+  posts: number;
+  /** Bytes delivered by those posts. */
+  postedBytes: number;
+  /** Calls answered 410 GoneException. */
+  gone: number;
+  gets: number;
+  deletes: number;
+  /** Posts answered 413 PayloadTooLargeException. */
+  tooLarge: number;
+}
+
+export interface ManagementApiOptions {
+  stage: string;
+  registry: ConnectionRegistry;
+  /** Closes a connection as DeleteConnection does (its `$disconnect` follows). */
+  disconnect(connection: Connection): void;
+  /** Default: LIMITS.wsMessageMaxBytes (128 KB), the PostToConnection payload limit. */
+  maxPayloadBytes?: number;
+  logger: GatewayLogger;
+}
+
+export interface ManagementApi {
+  /** The connection id when `pathname` is `/<stage>/@connections/<id>`. */
+  match(rawPath: string): string | undefined;
+  handle(req: IncomingMessage, res: ServerResponse, connectionId: string): Promise<void>;
+  stats(): ManagementStats;
+}
+
+function decodeSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The `@connections` API (ApiGatewayManagementApi) on the WebSocket API's own
+ * host: POST sends a frame, GET describes, DELETE closes. Errors carry
+ * `x-amzn-ErrorType` so the AWS SDK raises GoneException and friends by
+ * name. Requests are not SigV4-checked locally.
+ */
+export function createManagementApi(options: ManagementApiOptions): ManagementApi {
+  const { stage, registry, logger } = options;
+  const maxPayloadBytes = options.maxPayloadBytes ?? LIMITS.wsMessageMaxBytes;
+  const stats: ManagementStats = { posts: 0, postedBytes: 0, gone: 0, gets: 0, deletes: 0, tooLarge: 0 };
+
+  const fail = (res: ServerResponse, status: number, errorType: string, message: string, requestId: string): void =>
+    sendJson(res, status, { message }, { 'x-amzn-ErrorType': errorType, 'x-amzn-RequestId': requestId });
+
+  /** Only an OPEN socket can be reached; a closing or closed one is gone, as on AWS. */
+  const live = (connectionId: string): Connection | undefined => {
+    const connection = registry.get(connectionId);
+    return connection && connection.socket.readyState === WebSocket.OPEN && connection.closeCode === undefined
+      ? connection
+      : undefined;
+  };
+
+  return {
+    match(rawPath) {
+      const parts = rawPath.split('/');
+      if (parts.length !== 4 || parts[0] !== '') return undefined;
+      if (decodeSegment(parts[1]!) !== stage || decodeSegment(parts[2]!) !== '@connections') return undefined;
+      const id = decodeSegment(parts[3]!);
+      return id ? id : undefined;
+    },
+
+    async handle(req, res, connectionId) {
+      const requestId = newGatewayId();
+      const gone = (): void => {
+        stats.gone++;
+        fail(res, 410, 'GoneException', `Connection ${connectionId} is gone`, requestId);
+      };
+      switch (req.method) {
+        case 'POST': {
+          const read = await readBody(req, maxPayloadBytes);
+          if (!read.ok) {
+            stats.tooLarge++;
+            return fail(res, 413, 'PayloadTooLargeException', 'Request entity too large', requestId);
+          }
+          const connection = live(connectionId);
+          if (!connection) return gone();
+          // API Gateway delivers UTF-8 data as a text frame and anything else as binary.
+          connection.socket.send(read.body, { binary: !isUtf8(read.body) });
+          stats.posts++;
+          stats.postedBytes += read.body.length;
+          res.writeHead(200, { 'x-amzn-RequestId': requestId, 'content-length': 0 });
+          res.end();
+          return;
+        }
+        case 'GET': {
+          req.resume();
+          const connection = live(connectionId);
+          if (!connection) return gone();
+          stats.gets++;
+          sendJson(
+            res,
+            200,
+            {
+              connectedAt: new Date(connection.connectedAt).toISOString(),
+              identity: { sourceIp: connection.identity.sourceIp, userAgent: connection.identity.userAgent },
+              lastActiveAt: new Date(connection.lastActiveAt).toISOString(),
+            },
+            { 'x-amzn-RequestId': requestId },
+          );
+          return;
+        }
+        case 'DELETE': {
+          req.resume();
+          const connection = live(connectionId);
+          if (!connection) return gone();
+          stats.deletes++;
+          options.disconnect(connection);
+          res.writeHead(204, { 'x-amzn-RequestId': requestId });
+          res.end();
+          return;
+        }
+        default:
+          req.resume();
+          logger.debug('Unsupported @connections method', { method: req.method });
+          return fail(res, 404, 'NotFoundException', 'Not Found', requestId);
+      }
+    },
+
+    stats: () => ({ ...stats }),
+  };
+}
