@@ -1,0 +1,206 @@
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Task, TaskEvent } from '../../lambdas/contract.js';
+import { TABLES } from '../../lib/definitions.js';
+import { apiClient, getToken, SocketClient, sleep, taskEvents } from '../support/clients.js';
+import { forge } from '../support/tokens.js';
+import '../support/stack-info.js';
+
+const stack = inject('stack');
+const newUser = () => `rt-${randomUUID()}`;
+
+const db = DynamoDBDocumentClient.from(
+  new DynamoDBClient({
+    endpoint: stack.dynamodbEndpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  }),
+);
+
+const sockets: SocketClient[] = [];
+async function connect(token: string): Promise<SocketClient> {
+  const client = await SocketClient.open(stack.wsUrl, token);
+  sockets.push(client);
+  return client;
+}
+
+/** Sends hello and waits for AUTH_SUCCESS, so the connection row surely exists. */
+async function hello(client: SocketClient) {
+  client.send({ action: 'hello' });
+  return client.next((f) => f.type === 'AUTH_SUCCESS') as Promise<{ type: 'AUTH_SUCCESS'; userId: string; connectionId: string }>;
+}
+
+async function failureLines(): Promise<Array<Record<string, any>>> {
+  const text = await readFile(stack.failureFile, 'utf8').catch(() => '');
+  return text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, any>);
+}
+
+afterAll(async () => {
+  await Promise.all(sockets.map((s) => s.close()));
+});
+
+describe('WebSocket messages', () => {
+  let token: string;
+  beforeAll(async () => {
+    token = await getToken(stack.tokenUrl, newUser());
+  });
+
+  it('answers hello with AUTH_SUCCESS carrying the token subject and ping with PONG', async () => {
+    const client = await connect(token);
+    const auth = await hello(client);
+    expect(auth.userId).toBe(forge.claims(token).sub);
+    expect(auth.connectionId).toEqual(expect.any(String));
+    client.send({ action: 'ping' });
+    expect(await client.next((f) => f.type === 'PONG')).toEqual({ type: 'PONG' });
+  });
+
+  it('answers anything else with ERROR BAD_REQUEST and keeps the connection open', async () => {
+    const client = await connect(token);
+    for (const message of ['not json', '{"action":"dance"}', '[]', '{"noAction":true}']) {
+      client.send(message);
+      const error = await client.next((f) => f.type === 'ERROR');
+      expect(error).toMatchObject({ type: 'ERROR', code: 'BAD_REQUEST', message: expect.any(String) });
+    }
+    client.send({ action: 'ping' });
+    await client.next((f) => f.type === 'PONG');
+  });
+
+  it('refuses the handshake with 401 for a missing, forged or garbage token', async () => {
+    const genuine = await getToken(stack.tokenUrl, newUser());
+    expect(await SocketClient.handshakeStatus(stack.wsUrl)).toBe(401);
+    for (const bad of ['garbage', forge.algNone(genuine), forge.tamperedSub(genuine, 'x'), forge.foreignKey(genuine)]) {
+      expect(await SocketClient.handshakeStatus(`${stack.wsUrl}?token=${encodeURIComponent(bad)}`)).toBe(401);
+    }
+    expect(await SocketClient.handshakeStatus(`${stack.wsUrl}?token=${encodeURIComponent(genuine)}`)).toBe(101);
+  });
+});
+
+describe('live sync', () => {
+  it("delivers every event, in order, to both of a user's clients and none to another user", async () => {
+    const aliceToken = await getToken(stack.tokenUrl, newUser());
+    const bobToken = await getToken(stack.tokenUrl, newUser());
+    const [tab1, tab2, bob] = await Promise.all([connect(aliceToken), connect(aliceToken), connect(bobToken)]);
+    await Promise.all([hello(tab1), hello(tab2), hello(bob)]);
+    const alice = apiClient(stack.apiUrl, aliceToken);
+
+    const created = (await alice<Task>('POST', '/tasks', { body: { title: 'Shared' } })).body;
+    await alice('PUT', `/tasks/${created.id}`, { body: { description: 'more' } });
+    await alice('PATCH', `/tasks/${created.id}/complete`);
+    const second = (await alice<Task>('POST', '/tasks', { body: { title: 'Second' } })).body;
+    await alice('DELETE', `/tasks/${created.id}`);
+
+    const expected = [
+      ['TASK_CREATED', created.id, 1],
+      ['TASK_UPDATED', created.id, 2],
+      ['TASK_UPDATED', created.id, 3],
+      ['TASK_CREATED', second.id, 1],
+      ['TASK_DELETED', created.id, undefined],
+    ];
+    const summary = (events: TaskEvent[]) =>
+      events.map((e) => [e.type, e.taskId, 'task' in e ? e.task.version : undefined]);
+    for (const tab of [tab1, tab2]) {
+      await tab.waitFor((c) => c.events().length >= expected.length);
+      expect(summary(tab.events())).toEqual(expected);
+      const [first] = tab.events();
+      expect(first).toMatchObject({ eventId: expect.any(String), at: expect.any(String), task: created });
+    }
+    // Bob's socket was open the whole time; give a late delivery the chance to show up.
+    await sleep(500);
+    expect(bob.events()).toEqual([]);
+  });
+
+  it('coalesces several changes of one stream batch into BATCH frames without losing order', async () => {
+    const token = await getToken(stack.tokenUrl, newUser());
+    const client = await connect(token);
+    await hello(client);
+    const api = apiClient(stack.apiUrl, token);
+    const created = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => api<Task>('POST', '/tasks', { body: { title: `bulk ${i}` } })),
+    );
+    await client.waitFor((c) => c.events().length >= 20);
+    expect(new Set(client.events().map((e) => e.taskId))).toEqual(new Set(created.map((r) => r.body.id)));
+    for (const frame of client.frames) {
+      if (frame.type === 'BATCH') expect(Buffer.byteLength(JSON.stringify(frame))).toBeLessThanOrEqual(32 * 1024);
+    }
+  });
+
+  it('deletes a stale connection row after @connections answers 410 and still delivers to live clients', async () => {
+    const token = await getToken(stack.tokenUrl, newUser());
+    const userId = forge.claims(token).sub as string;
+    const live = await connect(token);
+    await hello(live);
+    const staleId = `stale${randomUUID().replace(/-/g, '').slice(0, 10)}=`;
+    await db.send(
+      new PutCommand({
+        TableName: TABLES.connections.localName,
+        Item: { userId, connectionId: staleId, connectedAt: new Date().toISOString(), expiresAt: Math.floor(Date.now() / 1000) + 3600 },
+      }),
+    );
+
+    const task = (await apiClient(stack.apiUrl, token)<Task>('POST', '/tasks', { body: { title: 'wake the broadcaster' } })).body;
+    await live.waitFor((c) => c.events().some((e) => e.taskId === task.id));
+
+    const deadline = Date.now() + 5_000;
+    let row: unknown = {};
+    while (row && Date.now() < deadline) {
+      row = (await db.send(new GetCommand({ TableName: TABLES.connections.localName, Key: { userId, connectionId: staleId } }))).Item;
+      if (row) await sleep(100);
+    }
+    expect(row).toBeUndefined();
+    const remaining = await db.send(
+      new QueryCommand({
+        TableName: TABLES.connections.localName,
+        KeyConditionExpression: 'userId = :u',
+        ExpressionAttributeValues: { ':u': userId },
+      }),
+    );
+    expect(remaining.Items?.map((i) => i.connectionId)).toHaveLength(1);
+  });
+
+  it('removes the connection row when the client disconnects', async () => {
+    const token = await getToken(stack.tokenUrl, newUser());
+    const userId = forge.claims(token).sub as string;
+    const client = await connect(token);
+    const { connectionId } = await hello(client);
+    const key = { userId, connectionId };
+    expect((await db.send(new GetCommand({ TableName: TABLES.connections.localName, Key: key }))).Item).toMatchObject({
+      expiresAt: expect.any(Number),
+    });
+    await client.close();
+    const deadline = Date.now() + 5_000;
+    let row: unknown = {};
+    while (row && Date.now() < deadline) {
+      row = (await db.send(new GetCommand({ TableName: TABLES.connections.localName, Key: key }))).Item;
+      if (row) await sleep(100);
+    }
+    expect(row).toBeUndefined();
+  });
+
+  it('reports a poison record to the on-failure destination without blocking the records after it', async () => {
+    const token = await getToken(stack.tokenUrl, newUser());
+    const userId = forge.claims(token).sub as string;
+    const client = await connect(token);
+    await hello(client);
+    const linesBefore = (await failureLines()).length;
+    // Written behind the API's back: an item the broadcaster cannot turn into a task.
+    const poisonId = '01JPO1S0N0000000000000000Z';
+    await db.send(new PutCommand({ TableName: TABLES.tasks.localName, Item: { userId, taskId: poisonId, version: 'not-a-number' } }));
+    const after = (await apiClient(stack.apiUrl, token)<Task>('POST', '/tasks', { body: { title: 'after the poison' } })).body;
+
+    await client.waitFor((c) => c.events().some((e) => e.taskId === after.id), 15_000);
+    expect(client.events().some((e) => e.taskId === poisonId)).toBe(false);
+
+    const deadline = Date.now() + 15_000;
+    let lines = await failureLines();
+    while (lines.length === linesBefore && Date.now() < deadline) {
+      await sleep(200);
+      lines = await failureLines();
+    }
+    // The destination holds batch metadata (shard, sequence numbers), as an SQS on-failure message does.
+    expect(lines.length).toBe(linesBefore + 1);
+    expect(lines.at(-1)).toMatchObject({ DDBStreamBatchInfo: { shardId: expect.any(String), startSequenceNumber: expect.any(String) } });
+  });
+});

@@ -1,0 +1,69 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import type { StackInfo } from './stack-info.js';
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+export interface RunningStack {
+  info: StackInfo;
+  process: ChildProcess;
+  output: () => string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `bin/local.ts` exactly as `npm start` does (a separate process tree),
+ * in memory and on free ports, and resolves once it prints its READY line.
+ */
+export async function startLocalStack(args: string[] = [], timeoutMs = 60_000): Promise<RunningStack> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(root, 'bin/local.ts'), '--in-memory', '--port', '0', '--ready-json', ...args],
+    {
+      cwd: root,
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let log = '';
+  const info = await new Promise<StackInfo>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`local stack not ready after ${timeoutMs} ms:\n${log}`)), timeoutMs);
+    let buffered = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      const text = chunk.toString();
+      log += text;
+      buffered += text;
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines) {
+        if (line.startsWith('READY ')) {
+          clearTimeout(timer);
+          resolve(JSON.parse(line.slice('READY '.length)) as StackInfo);
+        }
+      }
+    });
+    child.stderr!.on('data', (chunk: Buffer) => {
+      log += chunk.toString();
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`local stack exited with ${code} before ready:\n${log}`));
+    });
+  });
+  child.stdout!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  return {
+    info,
+    process: child,
+    output: () => log,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        child.once('exit', () => {
+          clearTimeout(killer);
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}

@@ -1,0 +1,17 @@
+/** What the local stack prints when ready (one `READY {json}` line on stdout with --ready-json). */
+export interface StackInfo {
+  webUrl: string;
+  apiUrl: string;
+  wsUrl: string;
+  tokenUrl: string;
+  managementEndpoint: string;
+  dynamodbEndpoint: string;
+  failureFile: string;
+  pid: number;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    stack: StackInfo;
+  }
+}
