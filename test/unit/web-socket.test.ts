@@ -1,0 +1,262 @@
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { ServerFrame } from '../../lambdas/contract.js';
+import { LIMITS } from '../../lib/definitions.js';
+import { BACKOFF_CAP_MS, backoffDelay, HEARTBEAT_MS, PLANNED_RECONNECT_MS, PONG_TIMEOUT_MS } from '../../web/src/sync/backoff.js';
+import type { NetworkStatus } from '../../web/src/sync/network.js';
+import { LiveSocket, socketUrl, type ConnectionStatus, type SocketLike } from '../../web/src/sync/socket.js';
+
+class FakeSocket implements SocketLike {
+  sent: unknown[] = [];
+  /** The WebSocket API answers {"action":"ping"} with PONG; a dead link does not. */
+  answerPings = true;
+  closed: { code?: number; reason?: string } | null = null;
+  onopen: SocketLike['onopen'] = null;
+  onmessage: SocketLike['onmessage'] = null;
+  onclose: SocketLike['onclose'] = null;
+  onerror: SocketLike['onerror'] = null;
+  constructor(readonly url: string) {}
+  send(data: string) {
+    const message = JSON.parse(data) as { action: string };
+    this.sent.push(message);
+    if (message.action === 'ping' && this.answerPings) queueMicrotask(() => this.receive({ type: 'PONG' }));
+  }
+  close(code?: number, reason?: string) {
+    this.closed = { code, reason };
+  }
+  // What the server / browser does:
+  open() {
+    this.onopen?.({});
+  }
+  receive(frame: unknown) {
+    this.onmessage?.({ data: JSON.stringify(frame) });
+  }
+  drop(code = 1006) {
+    this.onerror?.({});
+    this.onclose?.({ code, reason: '' });
+  }
+}
+
+function fakeNetwork(online = true): NetworkStatus & { set(online: boolean): void } {
+  const listeners = new Set<(online: boolean) => void>();
+  return {
+    online: () => online,
+    subscribe(l) {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+    set(value) {
+      online = value;
+      listeners.forEach((l) => l(value));
+    },
+  };
+}
+
+function setup(opts: { online?: boolean; random?: () => number } = {}) {
+  const sockets: FakeSocket[] = [];
+  const statuses: ConnectionStatus[] = [];
+  const frames: ServerFrame[] = [];
+  const network = fakeNetwork(opts.online ?? true);
+  let tokenCount = 0;
+  const onConnected = vi.fn();
+  const live = new LiveSocket({
+    wsUrl: 'ws://127.0.0.1:3002/local',
+    getToken: async () => `token-${++tokenCount}`,
+    onStatus: (s) => statuses.push(s),
+    onFrame: (f) => frames.push(f),
+    onConnected,
+    createSocket: (url) => {
+      const s = new FakeSocket(url);
+      sockets.push(s);
+      return s;
+    },
+    network,
+    random: opts.random ?? (() => 0.5),
+  });
+  const last = () => sockets.at(-1)!;
+  return { live, sockets, statuses, frames, network, onConnected, last };
+}
+
+const settle = () => vi.advanceTimersByTimeAsync(0);
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('backoffDelay', () => {
+  it('stays within [0, min(cap, base * 2^attempt)) for any random value', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 100 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (attempt, r) => {
+        const delay = backoffDelay(attempt, () => r);
+        const ceiling = Math.min(BACKOFF_CAP_MS, 500 * 2 ** attempt);
+        expect(delay).toBeGreaterThanOrEqual(0);
+        expect(delay).toBeLessThan(ceiling);
+        expect(Number.isInteger(delay)).toBe(true);
+      }),
+    );
+  });
+
+  it('grows exponentially until the cap', () => {
+    const top = () => 0.999999;
+    expect([0, 1, 2, 3, 4, 5, 6, 7, 20].map((a) => backoffDelay(a, top))).toEqual([499, 999, 1999, 3999, 7999, 15999, 29999, 29999, 29999]);
+  });
+
+  it('uses the full range (full jitter), not a fixed delay', () => {
+    expect(backoffDelay(6, () => 0)).toBe(0);
+    expect(backoffDelay(6, () => 0.5)).toBe(15_000);
+  });
+});
+
+describe('timer values', () => {
+  it('pings well inside API Gateway’s 10-minute idle timeout', () => {
+    expect(HEARTBEAT_MS).toBe(270_000);
+    expect(HEARTBEAT_MS + PONG_TIMEOUT_MS).toBeLessThan((LIMITS.wsIdleTimeoutSeconds * 1000) / 2);
+  });
+
+  it('plans the reconnect at 1 h 50 min, before the 2-hour maximum connection duration', () => {
+    expect(PLANNED_RECONNECT_MS).toBe(110 * 60_000);
+    expect(PLANNED_RECONNECT_MS).toBeLessThan(LIMITS.wsMaxConnectionSeconds * 1000);
+  });
+});
+
+describe('LiveSocket', () => {
+  it('puts the token in the query string, URL-encoded', () => {
+    expect(socketUrl('wss://x.execute-api.eu-west-1.amazonaws.com/prod', 'a.b+c')).toBe('wss://x.execute-api.eu-west-1.amazonaws.com/prod?token=a.b%2Bc');
+    expect(socketUrl('ws://h/local?v=1', 't')).toBe('ws://h/local?v=1&token=t');
+  });
+
+  it('goes live on open, says hello and asks for a resync', async () => {
+    const { live, last, statuses, onConnected } = setup();
+    live.start();
+    await settle();
+    expect(last().url).toBe('ws://127.0.0.1:3002/local?token=token-1');
+    expect(live.currentStatus).toBe('connecting');
+
+    last().open();
+
+    expect(statuses).toEqual(['live']);
+    expect(last().sent).toEqual([{ action: 'hello' }]);
+    expect(onConnected).toHaveBeenCalledTimes(1);
+  });
+
+  it('hands every JSON frame to the app, BATCH included, and ignores garbage', async () => {
+    const { live, last, frames } = setup();
+    live.start();
+    await settle();
+    last().open();
+    const batch = { type: 'BATCH', events: [{ type: 'TASK_DELETED', eventId: 'e', at: 'x', taskId: 't' }] };
+    last().receive(batch);
+    last().onmessage?.({ data: 'not json' });
+    expect(frames).toEqual([batch]);
+  });
+
+  it('sends a ping every heartbeat interval', async () => {
+    const { live, last } = setup();
+    live.start();
+    await settle();
+    last().open();
+
+    await vi.advanceTimersByTimeAsync(HEARTBEAT_MS);
+    await vi.advanceTimersByTimeAsync(HEARTBEAT_MS);
+
+    expect(last().sent).toEqual([{ action: 'hello' }, { action: 'ping' }, { action: 'ping' }]);
+  });
+
+  it('replaces a connection that stops answering pings', async () => {
+    const { live, sockets } = setup();
+    live.start();
+    await settle();
+    sockets[0]!.answerPings = false;
+    sockets[0]!.open();
+
+    await vi.advanceTimersByTimeAsync(HEARTBEAT_MS + PONG_TIMEOUT_MS - 1);
+    expect(sockets).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+
+    expect(sockets[0]!.closed).toEqual({ code: 1000, reason: 'no pong' });
+    expect(sockets).toHaveLength(2);
+  });
+
+  it('reconnects after a drop with backoff, a fresh token and a new resync', async () => {
+    const { live, sockets, statuses, onConnected } = setup({ random: () => 0.5 });
+    live.start();
+    await settle();
+    sockets[0]!.open();
+
+    sockets[0]!.drop();
+    expect(live.currentStatus).toBe('reconnecting');
+    await vi.advanceTimersByTimeAsync(249); // attempt 0: 0.5 * 500 ms
+    expect(sockets).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(sockets[1]!.url).toMatch(/token=token-2$/);
+
+    sockets[1]!.drop(); // the handshake fails (e.g. 401): next wait doubles
+    await vi.advanceTimersByTimeAsync(499);
+    expect(sockets).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
+    sockets[2]!.open();
+
+    expect(statuses).toEqual(['live', 'reconnecting', 'live']);
+    expect(onConnected).toHaveBeenCalledTimes(2);
+  });
+
+  it('reconnects on its own before the 2-hour limit', async () => {
+    const { live, sockets, onConnected } = setup();
+    live.start();
+    await settle();
+    sockets[0]!.open();
+
+    await vi.advanceTimersByTimeAsync(PLANNED_RECONNECT_MS - 1);
+    expect(sockets).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+
+    expect(sockets[0]!.closed).toEqual({ code: 1000, reason: 'planned reconnect' });
+    expect(sockets).toHaveLength(2);
+    sockets[1]!.open();
+    expect(onConnected).toHaveBeenCalledTimes(2);
+    expect(sockets[0]!.sent.filter((m) => (m as { action: string }).action === 'ping')).toHaveLength(
+      Math.floor(PLANNED_RECONNECT_MS / HEARTBEAT_MS),
+    );
+  });
+
+  it('goes offline with the browser, stops retrying, and connects when back online', async () => {
+    const { live, sockets, network, statuses } = setup();
+    live.start();
+    await settle();
+    sockets[0]!.open();
+
+    network.set(false);
+    expect(statuses.at(-1)).toBe('offline');
+    expect(sockets[0]!.closed).not.toBeNull();
+    await vi.advanceTimersByTimeAsync(10 * 60_000);
+    expect(sockets).toHaveLength(1);
+
+    network.set(true);
+    await settle();
+    sockets[1]!.open();
+    expect(statuses).toEqual(['live', 'offline', 'reconnecting', 'live']);
+  });
+
+  it('starts offline when the browser is offline', async () => {
+    const { live, sockets } = setup({ online: false });
+    live.start();
+    await settle();
+    expect(live.currentStatus).toBe('offline');
+    expect(sockets).toHaveLength(0);
+  });
+
+  it('closes and stays closed after stop', async () => {
+    const { live, sockets } = setup();
+    live.start();
+    await settle();
+    sockets[0]!.open();
+    live.stop();
+    sockets[0]!.drop();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(sockets).toHaveLength(1);
+    expect(sockets[0]!.closed?.code).toBe(1000);
+  });
+});
