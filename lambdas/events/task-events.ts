@@ -1,0 +1,106 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { z } from 'zod';
+import type { Task, TaskEvent } from '../contract.js';
+
+/** A stream record that can never become an event, however often it is retried. */
+export class PoisonRecordError extends Error {
+  override name = 'PoisonRecordError';
+}
+
+/** One record of the Tasks stream as the event its user's clients receive. */
+export interface ParsedTaskRecord {
+  userId: string;
+  sequenceNumber: string;
+  event: TaskEvent;
+}
+
+const keysSchema = z.object({ userId: z.string().min(1), taskId: z.string().min(1) });
+
+// The Tasks table item (brief: cross-module interfaces). Only these fields
+// reach the wire; anything else stored on the item stays server-side.
+const itemSchema = z.object({
+  userId: z.string().min(1),
+  taskId: z.string().min(1),
+  title: z.string(),
+  description: z.string(),
+  completed: z.boolean(),
+  createdAt: z.string().min(1),
+  updatedAt: z.string().min(1),
+  version: z.number().int().positive(),
+});
+
+const recordSchema = z.object({
+  eventID: z.string().min(1),
+  eventName: z.enum(['INSERT', 'MODIFY', 'REMOVE']),
+  dynamodb: z.object({
+    SequenceNumber: z.string().min(1),
+    Keys: z.record(z.string(), z.unknown()),
+    NewImage: z.record(z.string(), z.unknown()).optional(),
+    ApproximateCreationDateTime: z.number().optional(),
+  }),
+});
+
+type StreamImage = Record<string, AttributeValue>;
+
+function fromImage(image: Record<string, unknown>, what: string): Record<string, unknown> {
+  try {
+    return unmarshall(image as StreamImage);
+  } catch (err) {
+    throw new PoisonRecordError(`${what} is not a DynamoDB image`, { cause: err });
+  }
+}
+
+function toTask(item: z.infer<typeof itemSchema>): Task {
+  return {
+    id: item.taskId,
+    title: item.title,
+    description: item.description,
+    completed: item.completed,
+    createdAt: item.createdAt,
+    updatedAt: item.updatedAt,
+    version: item.version,
+  };
+}
+
+/**
+ * INSERT → TASK_CREATED, MODIFY → TASK_UPDATED, REMOVE → TASK_DELETED. A
+ * REMOVE made by TTL (userIdentity `Service` / `dynamodb.amazonaws.com`) is a
+ * delete like any other. `at` is the item's `updatedAt`, or for a delete the
+ * stream's ApproximateCreationDateTime (epoch seconds).
+ */
+export function parseTaskRecord(record: DynamoDBRecord, now: () => Date = () => new Date()): ParsedTaskRecord {
+  const parsedRecord = recordSchema.safeParse(record);
+  if (!parsedRecord.success) {
+    throw new PoisonRecordError('Not a Tasks stream record', { cause: parsedRecord.error });
+  }
+  const { eventID, eventName, dynamodb } = parsedRecord.data;
+  const keys = keysSchema.safeParse(fromImage(dynamodb.Keys, 'Keys'));
+  if (!keys.success) throw new PoisonRecordError('Keys lack userId or taskId', { cause: keys.error });
+  const { userId, taskId } = keys.data;
+  const base = { userId, sequenceNumber: dynamodb.SequenceNumber };
+
+  if (eventName === 'REMOVE') {
+    const approximate = dynamodb.ApproximateCreationDateTime;
+    const at = approximate === undefined ? now() : new Date(approximate * 1000);
+    return { ...base, event: { type: 'TASK_DELETED', eventId: eventID, at: at.toISOString(), taskId } };
+  }
+
+  if (!dynamodb.NewImage) throw new PoisonRecordError(`${eventName} record has no NewImage`);
+  const item = itemSchema.safeParse(fromImage(dynamodb.NewImage, 'NewImage'));
+  if (!item.success) throw new PoisonRecordError('NewImage is not a task item', { cause: item.error });
+  if (item.data.userId !== userId || item.data.taskId !== taskId) {
+    throw new PoisonRecordError('NewImage does not match the record keys');
+  }
+  return {
+    ...base,
+    event: {
+      type: eventName === 'INSERT' ? 'TASK_CREATED' : 'TASK_UPDATED',
+      eventId: eventID,
+      at: item.data.updatedAt,
+      taskId,
+      task: toTask(item.data),
+    },
+  };
+}
