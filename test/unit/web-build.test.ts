@@ -1,0 +1,45 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildWeb, JS_BUDGET_GZIP_BYTES, type WebBuildResult } from '../../web/build.js';
+
+describe('web build', () => {
+  let outDir: string;
+  let result: WebBuildResult;
+
+  beforeAll(async () => {
+    outDir = await mkdtemp(path.join(tmpdir(), 'web-build-'));
+    result = await buildWeb({ outDir });
+  }, 60_000);
+  afterAll(async () => {
+    await rm(outDir, { recursive: true, force: true });
+  });
+
+  it('keeps the initial JavaScript within 40 KB gzipped', async () => {
+    const js = await readFile(path.join(outDir, result.jsFile));
+    expect(JS_BUDGET_GZIP_BYTES).toBe(40 * 1024);
+    expect(result.initialJs.files).toEqual([result.jsFile]);
+    expect(result.initialJs.gzipBytes).toBe(gzipSync(js, { level: 9 }).length);
+    expect(result.initialJs.gzipBytes).toBeLessThanOrEqual(JS_BUDGET_GZIP_BYTES);
+    expect(result.withinBudget).toBe(true);
+  });
+
+  it('writes an index.html that loads the hashed script and stylesheet', async () => {
+    const html = await readFile(path.join(outDir, 'index.html'), 'utf8');
+    expect(result.jsFile).toMatch(/^app-[A-Z0-9]+\.js$/);
+    expect(result.cssFile).toMatch(/^styles-[A-Z0-9]+\.css$/);
+    expect(html).toContain(`<script type="module" src="${result.jsFile}"></script>`);
+    expect(html).toContain(`<link rel="stylesheet" href="${result.cssFile}" />`);
+    expect(html).toContain('<meta name="viewport"');
+  });
+
+  it('emits minified ESM with a separate source map', async () => {
+    const js = await readFile(path.join(outDir, result.jsFile), 'utf8');
+    const map = JSON.parse(await readFile(path.join(outDir, `${result.jsFile}.map`), 'utf8')) as { sources: string[] };
+    expect(js.trimEnd().endsWith(`//# sourceMappingURL=${result.jsFile}.map`)).toBe(true);
+    expect(js.split('\n').length).toBeLessThan(10);
+    expect(map.sources.some((s) => s.endsWith('web/src/sync/engine.ts'))).toBe(true);
+  });
+});

@@ -1,0 +1,79 @@
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import type { RuntimeConfig } from '../../../lambdas/contract.js';
+import { createApi } from '../api.js';
+import type { Auth, Session } from '../auth/session.js';
+import { browserLock } from '../lock.js';
+import { browserStorage } from '../storage.js';
+import { SyncEngine } from '../sync/engine.js';
+import { browserNetwork } from '../sync/network.js';
+import { ConflictDialog } from './conflict-dialog.js';
+import { CreateForm } from './create-form.js';
+import { Messages } from './messages.js';
+import { StatusBadge } from './status-badge.js';
+import { TaskList } from './task-list.js';
+import { useEngineState } from './use-engine.js';
+
+export function Dashboard({ config, auth, session, onSignOut }: { config: RuntimeConfig; auth: Auth; session: Session; onSignOut(): void }) {
+  const engine = useMemo(
+    () =>
+      new SyncEngine({
+        api: createApi({ apiUrl: config.apiUrl, auth }),
+        wsUrl: config.wsUrl,
+        getToken: () => auth.getToken(),
+        onUnauthorized: () => auth.expire('Your session expired. Please sign in again.'),
+        userKey: session.sub,
+        storage: browserStorage('localStorage'),
+        lock: browserLock(),
+        network: browserNetwork(),
+        subscribeStorage(listener) {
+          const handler = (e: StorageEvent) => listener(e.key);
+          addEventListener('storage', handler);
+          return () => removeEventListener('storage', handler);
+        },
+      }),
+    [config, auth, session.sub],
+  );
+  useEffect(() => {
+    engine.start();
+    return () => engine.stop();
+  }, [engine]);
+
+  const state = useEngineState(engine);
+  const [deferred, setDeferred] = useState<string[]>([]);
+  const conflict = state.conflicts.find((c) => !deferred.includes(c.taskId));
+
+  return (
+    <>
+      <header class="top">
+        <h1>Tasks</h1>
+        <StatusBadge status={state.status} connectionId={state.connectionId} />
+        <p class="user">
+          Signed in as <strong data-testid="user-name">{session.name || session.sub}</strong>
+        </p>
+        <button type="button" onClick={onSignOut}>
+          Sign out
+        </button>
+      </header>
+      <main class="content">
+        <CreateForm onCreate={(title, description) => engine.createTask(title, description) !== null} />
+        <TaskList
+          state={state}
+          onRetry={() => void engine.resync()}
+          onToggle={(id, completed) => engine.setCompleted(id, completed)}
+          onSave={(id, changes) => engine.updateTask(id, changes)}
+          onDelete={(id) => engine.deleteTask(id)}
+          onShowConflict={(id) => setDeferred((d) => d.filter((x) => x !== id))}
+        />
+      </main>
+      <Messages messages={state.messages} onDismiss={(id) => engine.dismissMessage(id)} />
+      {conflict && (
+        <ConflictDialog
+          key={conflict.taskId}
+          conflict={conflict}
+          onResolve={(choice) => engine.resolveConflict(conflict.taskId, choice)}
+          onLater={() => setDeferred((d) => [...d, conflict.taskId])}
+        />
+      )}
+    </>
+  );
+}
