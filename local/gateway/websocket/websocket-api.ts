@@ -433,9 +433,14 @@ export async function startWebSocketApi(options: WebSocketApiOptions): Promise<W
       clearInterval(sweeper);
       const open = [...registry];
       for (const connection of open) closeConnection(connection, GOING_AWAY, 'Going away');
-      const deadline = Date.now() + CLOSE_GRACE_MS;
-      while (registry.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      const allClosed = async (): Promise<void> => {
+        const deadline = Date.now() + CLOSE_GRACE_MS;
+        while (registry.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      };
+      await allClosed();
+      // Clients that do not answer the close frame in time are cut off; their 'close' still runs $disconnect.
       for (const connection of [...registry]) connection.socket.terminate();
+      await allClosed();
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
       await new Promise<void>((resolve) => {
         wss.close();
