@@ -28,7 +28,8 @@ export function encodeCursor(userId: string, lastTaskId: string): string {
 
 /** The task id to resume after, if `cursor` is one we issued to `userId`; else a 400. */
 export function decodeCursor(userId: string, cursor: string): string {
-  const invalid = () => new ValidationError('Invalid cursor', [{ field: 'cursor', message: 'Not a cursor from this API for this user' }]);
+  const invalid = () =>
+    new ValidationError('Invalid cursor', [{ field: 'cursor', message: 'Not a cursor from this API for this user' }]);
   if (cursor.length === 0 || cursor.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalid();
   let payload: unknown;
   try {

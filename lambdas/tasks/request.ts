@@ -15,9 +15,9 @@ export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
  * so a missing claim means a misconfigured route; refuse rather than guess.
  */
 export function requireUserId(event: HttpEvent): string {
-  // Optional chaining: a route without the authorizer has no `authorizer` at all.
-  const sub = (event.requestContext.authorizer as HttpEvent['requestContext']['authorizer'] | undefined)?.jwt
-    ?.claims?.sub;
+  // Typed as always present, but a route without the authorizer has no `authorizer` at all.
+  const authorizer: Partial<HttpEvent['requestContext']['authorizer']> | undefined = event.requestContext.authorizer;
+  const sub = authorizer?.jwt?.claims?.sub;
   if (typeof sub !== 'string' || sub === '') throw new UnauthorizedError('Missing or invalid token');
   return sub;
 }
@@ -113,7 +113,7 @@ export function findDuplicateKey(text: string): string | undefined {
     const char = text[i];
     if (char === '"') {
       let end = i + 1;
-      while (text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
       const keys = open.at(-1);
       if (expectKey && keys) {
         const key = JSON.parse(text.slice(i, end + 1)) as string;
@@ -136,6 +136,9 @@ export function findDuplicateKey(text: string): string | undefined {
   return undefined;
 }
 
+/** Keeps the store's `version IN (...)` condition small (DynamoDB allows up to 100 operands). */
+const MAX_IF_MATCH_TAGS = 20;
+
 /**
  * The versions an `If-Match` header allows: undefined for no header or `*`
  * (any existing task), else the listed versions. Our ETags are `"<version>"`;
@@ -156,5 +159,3 @@ export function parseIfMatch(value: string | undefined): number[] | undefined {
   });
 }
 
-/** Keeps the store's `version IN (...)` condition small (DynamoDB allows up to 100 operands). */
-const MAX_IF_MATCH_TAGS = 20;

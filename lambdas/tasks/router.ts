@@ -1,3 +1,4 @@
+import { LIMITS } from '../../lib/definitions.js';
 import type { Task } from '../contract.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { ConflictError, NotFoundError, ValidationError, type ValidationDetail } from './errors.js';
@@ -5,7 +6,6 @@ import { jsonResponse, noContentResponse, taskResponse, type HttpResponse } from
 import { header, parseIfMatch, parseJson, type HttpEvent } from './request.js';
 import { completeTaskSchema, createTaskSchema, normalizeTaskId, parseInput, updateTaskSchema } from './schemas.js';
 import type { TaskStore } from './task-store.js';
-import { LIMITS } from '../../lib/definitions.js';
 
 /** What a route needs; auth, size and media type are already checked. */
 export interface RouteContext {
