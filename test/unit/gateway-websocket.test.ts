@@ -319,15 +319,18 @@ describe('WebSocket API emulator', () => {
 
     it('keeps a connection that sends messages inside the idle timeout', async () => {
       const lambdas = fakeLambdas();
-      const { url } = await start({ invoke: lambdas.invoke, idleTimeoutMs: 150, sweepIntervalMs: 20 });
+      const { url } = await start({ invoke: lambdas.invoke, idleTimeoutMs: 400, sweepIntervalMs: 20 });
       const ws = await open(`${url}?token=good`);
+      const started = Date.now();
 
-      for (let i = 0; i < 6; i++) {
+      // Outlive the idle timeout by a margin, with a message every 50 ms.
+      while (Date.now() - started < 600) {
         ws.send('{"action":"ping"}');
-        await new Promise((r) => setTimeout(r, 60));
+        await new Promise((r) => setTimeout(r, 50));
       }
 
       expect(ws.readyState).toBe(WebSocket.OPEN);
+      expect(lambdas.eventsOf('wsDisconnect')).toEqual([]);
     });
 
     it('closes a connection at the maximum duration even when it is active', async () => {
