@@ -1,4 +1,5 @@
-import { z } from 'zod';
+// zod/mini: the same checks as `zod` at ~20 KB of bundle instead of ~450 KB.
+import * as z from 'zod/mini';
 import type { ServerFrame } from '../contract.js';
 import { authorizedUserId, type WebSocketEvent, type WebSocketResult } from './websocket-event.js';
 

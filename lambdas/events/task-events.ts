@@ -1,7 +1,8 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { z } from 'zod';
+// zod/mini: the same checks as `zod` at ~20 KB of bundle instead of ~450 KB.
+import * as z from 'zod/mini';
 import type { Task, TaskEvent } from '../contract.js';
 
 /** A stream record that can never become an event, however often it is retried. */
@@ -16,29 +17,31 @@ export interface ParsedTaskRecord {
   event: TaskEvent;
 }
 
-const keysSchema = z.object({ userId: z.string().min(1), taskId: z.string().min(1) });
+const nonEmpty = () => z.string().check(z.minLength(1));
+
+const keysSchema = z.object({ userId: nonEmpty(), taskId: nonEmpty() });
 
 // The Tasks table item (brief: cross-module interfaces). Only these fields
 // reach the wire; anything else stored on the item stays server-side.
 const itemSchema = z.object({
-  userId: z.string().min(1),
-  taskId: z.string().min(1),
+  userId: nonEmpty(),
+  taskId: nonEmpty(),
   title: z.string(),
   description: z.string(),
   completed: z.boolean(),
-  createdAt: z.string().min(1),
-  updatedAt: z.string().min(1),
-  version: z.number().int().positive(),
+  createdAt: nonEmpty(),
+  updatedAt: nonEmpty(),
+  version: z.int().check(z.positive()),
 });
 
 const recordSchema = z.object({
-  eventID: z.string().min(1),
+  eventID: nonEmpty(),
   eventName: z.enum(['INSERT', 'MODIFY', 'REMOVE']),
   dynamodb: z.object({
-    SequenceNumber: z.string().min(1),
+    SequenceNumber: nonEmpty(),
     Keys: z.record(z.string(), z.unknown()),
-    NewImage: z.record(z.string(), z.unknown()).optional(),
-    ApproximateCreationDateTime: z.number().optional(),
+    NewImage: z.optional(z.record(z.string(), z.unknown())),
+    ApproximateCreationDateTime: z.optional(z.number()),
   }),
 });
 

@@ -75,6 +75,8 @@ describe('parseTaskRecord', () => {
     ['no Keys', (r) => delete r.dynamodb!.Keys],
     ['no NewImage on INSERT', (r) => delete r.dynamodb!.NewImage],
     ['a version that is not a number', (r) => (r.dynamodb!.NewImage!.version = { S: 'one' })],
+    ['a version that is not a positive integer', (r) => (r.dynamodb!.NewImage!.version = { N: '1.5' })],
+    ['a completed flag that is not a boolean', (r) => (r.dynamodb!.NewImage!.completed = { S: 'true' })],
     ['a NewImage without title', (r) => delete r.dynamodb!.NewImage!.title],
     ['a NewImage of another user', (r) => (r.dynamodb!.NewImage!.userId = { S: 'user-b' })],
     ['a malformed attribute value', (r) => (r.dynamodb!.NewImage!.title = { BOGUS: 'x' } as never)],
