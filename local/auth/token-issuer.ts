@@ -67,14 +67,15 @@ export interface IssuedToken {
   sub: string;
 }
 
-export interface PublicJwk {
+// A type alias, not an interface, so it is assignable to JSON-object types such as aws-jwt-verify's Jwk.
+export type PublicJwk = {
   kty: 'RSA';
   n: string;
   e: string;
   alg: 'RS256';
   use: 'sig';
   kid: string;
-}
+};
 
 export interface TokenIssuer {
   readonly issuer: string;

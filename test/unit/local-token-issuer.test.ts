@@ -19,7 +19,7 @@ const ISSUER = 'http://127.0.0.1:3000/auth';
 function verifierFor(issuer: TokenIssuer) {
   const verifier = JwtRsaVerifier.create({ issuer: issuer.issuer, audience: LOCAL.audience, jwksUri: issuer.jwksUri });
   // Handing the JWKS over directly: no fetch happens.
-  verifier.cacheJwks(issuer.jwks() as Parameters<typeof verifier.cacheJwks>[0]);
+  verifier.cacheJwks(issuer.jwks());
   return verifier;
 }
 
