@@ -3,11 +3,13 @@ import { fileURLToPath } from 'node:url';
 import { Aws, CfnOutput, Lazy, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { RuntimeConfig } from '../lambdas/contract.js';
+import { FUNCTIONS, type FunctionName } from './definitions.js';
 import { ApiGatewayAccount } from './constructs/api-gateway-account.js';
 import { Auth } from './constructs/auth.js';
 import { DataStore } from './constructs/data.js';
 import { TasksHttpApi, type Throttle } from './constructs/http-api.js';
 import { Realtime } from './constructs/realtime.js';
+import type { TaskSyncFunction } from './constructs/task-function.js';
 import { WebSite } from './constructs/web.js';
 
 /** Repository root: handler entries (FUNCTIONS[*].entry) and web/dist are relative to it. */
@@ -64,6 +66,8 @@ export class TaskSyncStack extends Stack {
   readonly httpApi: TasksHttpApi;
   readonly realtime: Realtime;
   readonly web: WebSite;
+  /** Every function of FUNCTIONS, by name. */
+  readonly functions: Record<FunctionName, TaskSyncFunction>;
 
   constructor(scope: Construct, id: string, props: TaskSyncStackProps = {}) {
     super(scope, id, {
@@ -128,6 +132,10 @@ export class TaskSyncStack extends Stack {
       ...(apiGatewayAccount ? { stageDependsOn: apiGatewayAccount.account } : {}),
     });
     this.realtime = realtime;
+    this.functions = { ...realtime.functions, ...this.httpApi.functions } as Record<FunctionName, TaskSyncFunction>;
+    for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
+      if (!this.functions[name]) throw new Error(`FUNCTIONS.${name} is not wired to any API or event source`);
+    }
 
     const config: RuntimeConfig = {
       apiUrl: this.httpApi.url,

@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { logicalId, synthesize, type SynthResult } from './support.js';
+
+/** The stack props that change behaviour, all flipped from their defaults in one synthesis. */
+describe('stack options', () => {
+  let synth: SynthResult;
+  beforeAll(() => {
+    synth = synthesize({
+      retainData: false,
+      selfSignUp: true,
+      threatProtection: true,
+      manageApiGatewayAccount: false,
+      domainPrefix: 'my-tasks-demo',
+      devOrigins: ['http://localhost:5173'],
+      webSocketStageName: 'live',
+      httpThrottle: { rateLimit: 5, burstLimit: 10 },
+    });
+  });
+  afterAll(() => synth?.cleanup());
+
+  const resource = (id: string) => synth.template.toJSON().Resources[id] as { Properties: Record<string, any>; DeletionPolicy?: string };
+
+  it('destroys the tasks table and the user pool with the stack when retainData is false', () => {
+    const tasks = resource(logicalId(synth.stack.data.tasksTable));
+    expect(tasks.DeletionPolicy).toBe('Delete');
+    expect(tasks.Properties.DeletionProtectionEnabled).toBe(false);
+    const pool = resource(logicalId(synth.stack.auth.userPool));
+    expect(pool.DeletionPolicy).toBe('Delete');
+    expect(pool.Properties.DeletionProtection).toBe('INACTIVE');
+  });
+
+  it('opens self sign-up and enforces threat protection on the Plus plan when asked', () => {
+    const pool = resource(logicalId(synth.stack.auth.userPool)).Properties;
+    expect(pool.AdminCreateUserConfig.AllowAdminCreateUserOnly).toBe(false);
+    expect(pool.UserPoolTier).toBe('PLUS');
+    expect(pool.UserPoolAddOns).toEqual({ AdvancedSecurityMode: 'ENFORCED' });
+  });
+
+  it('leaves the account-level API Gateway role alone when manageApiGatewayAccount is false', () => {
+    expect(synth.template.findResources('AWS::ApiGateway::Account')).toEqual({});
+  });
+
+  it('uses the given login domain prefix, dev origins, stage name and throttle', () => {
+    synth.template.hasResourceProperties('AWS::Cognito::UserPoolDomain', { Domain: 'my-tasks-demo' });
+    const api = resource(logicalId(synth.stack.httpApi.api)).Properties;
+    expect(api.CorsConfiguration.AllowOrigins.slice(1)).toEqual(['http://localhost:5173']);
+    const client = Object.values(synth.template.findResources('AWS::Cognito::UserPoolClient'))[0]!.Properties;
+    expect(client.CallbackURLs.slice(1)).toEqual(['http://localhost:5173/']);
+    synth.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: 'live',
+      ApiId: { Ref: logicalId(synth.stack.realtime.api) },
+    });
+    synth.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      DefaultRouteSettings: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+    });
+    const broadcasterPolicy = JSON.stringify(synth.template.findResources('AWS::IAM::Policy'));
+    expect(broadcasterPolicy).toContain('/live/POST/@connections/*');
+  });
+});
