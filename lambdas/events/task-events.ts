@@ -41,6 +41,7 @@ const recordSchema = z.object({
     SequenceNumber: nonEmpty(),
     Keys: z.record(z.string(), z.unknown()),
     NewImage: z.optional(z.record(z.string(), z.unknown())),
+    OldImage: z.optional(z.record(z.string(), z.unknown())),
     ApproximateCreationDateTime: z.optional(z.number()),
   }),
 });
@@ -52,6 +53,18 @@ function fromImage(image: Record<string, unknown>, what: string): Record<string,
     return unmarshall(image as StreamImage);
   } catch (err) {
     throw new PoisonRecordError(`${what} is not a DynamoDB image`, { cause: err });
+  }
+}
+
+/** The removed item's `updatedAt`, if the record carries a usable OldImage. */
+function lastUpdatedAt(oldImage: Record<string, unknown> | undefined): Date | undefined {
+  if (!oldImage) return undefined;
+  try {
+    const { updatedAt } = unmarshall(oldImage as StreamImage);
+    const date = typeof updatedAt === 'string' ? new Date(updatedAt) : undefined;
+    return date && !Number.isNaN(date.getTime()) ? date : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -71,7 +84,8 @@ function toTask(item: z.infer<typeof itemSchema>): Task {
  * INSERT → TASK_CREATED, MODIFY → TASK_UPDATED, REMOVE → TASK_DELETED. A
  * REMOVE made by TTL (userIdentity `Service` / `dynamodb.amazonaws.com`) is a
  * delete like any other. `at` is the item's `updatedAt`, or for a delete the
- * stream's ApproximateCreationDateTime (epoch seconds).
+ * stream's ApproximateCreationDateTime (epoch seconds), never earlier than the
+ * removed item's `updatedAt`.
  */
 export function parseTaskRecord(record: DynamoDBRecord, now: () => Date = () => new Date()): ParsedTaskRecord {
   const parsedRecord = recordSchema.safeParse(record);
@@ -86,7 +100,12 @@ export function parseTaskRecord(record: DynamoDBRecord, now: () => Date = () => 
 
   if (eventName === 'REMOVE') {
     const approximate = dynamodb.ApproximateCreationDateTime;
-    const at = approximate === undefined ? now() : new Date(approximate * 1000);
+    const removedAt = approximate === undefined ? now() : new Date(approximate * 1000);
+    // ApproximateCreationDateTime is rounded down (to the second on AWS, to the
+    // minute in DynamoDB Local), so it can fall before the task's last update;
+    // a delete is never stamped earlier than the version it removes.
+    const lastUpdate = lastUpdatedAt(dynamodb.OldImage);
+    const at = lastUpdate && lastUpdate > removedAt ? lastUpdate : removedAt;
     return { ...base, event: { type: 'TASK_DELETED', eventId: eventID, at: at.toISOString(), taskId } };
   }
 

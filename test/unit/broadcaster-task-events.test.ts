@@ -43,6 +43,20 @@ describe('parseTaskRecord', () => {
     });
   });
 
+  it('never stamps a REMOVE earlier than the last update of the task it removes', () => {
+    // DynamoDB Local rounds ApproximateCreationDateTime down to the minute, AWS to the second.
+    const removed = task({ updatedAt: '2026-11-27T10:00:21.141Z', version: 2 });
+    const record = streamRecord({
+      eventName: 'REMOVE',
+      userId: 'user-a',
+      task: removed,
+      seq: 3,
+      approximateCreationDateTime: Date.parse('2026-11-27T10:00:00.000Z') / 1000,
+    });
+
+    expect(parseTaskRecord(record).event.at).toBe('2026-11-27T10:00:21.141Z');
+  });
+
   it('treats a REMOVE made by TTL as a delete like any other', () => {
     const record = streamRecord({ eventName: 'REMOVE', userId: 'user-a', task: task(), seq: 4, byTtl: true });
 
