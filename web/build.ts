@@ -9,7 +9,7 @@
  * leaves the 40 KB budget for the sync logic. The budget is checked here:
  * `npm run build` fails when the initial JavaScript exceeds it.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -74,6 +74,8 @@ export async function buildWeb(options: { outDir?: string } = {}): Promise<WebBu
     .replace('src="app.js"', `src="${jsFile}"`);
   if (!html.includes(jsFile) || !html.includes(cssFile)) throw new Error('index.html no longer references app.js and styles.css');
   await writeFile(path.join(outDir, 'index.html'), html);
+  // Unhashed on purpose: browsers ask for it by name.
+  await copyFile(path.join(webDir, 'favicon.svg'), path.join(outDir, 'favicon.svg'));
 
   return {
     outDir,

@@ -33,6 +33,8 @@ describe('web build', () => {
     expect(html).toContain(`<script type="module" src="${result.jsFile}"></script>`);
     expect(html).toContain(`<link rel="stylesheet" href="${result.cssFile}" />`);
     expect(html).toContain('<meta name="viewport"');
+    expect(html).toContain('href="favicon.svg"');
+    await expect(readFile(path.join(outDir, 'favicon.svg'), 'utf8')).resolves.toContain('<svg');
   });
 
   it('emits minified ESM with a separate source map', async () => {

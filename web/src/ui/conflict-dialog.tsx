@@ -28,8 +28,8 @@ export function ConflictDialog({ conflict, onResolve, onLater }: { conflict: Con
       <h2 id="conflict-heading">This task was changed elsewhere</h2>
       <p>Your change was made to an older version. Which one should stay?</p>
       <div class="versions">
-        <Version testId="conflict-mine" heading="Your version" task={conflict.mine} />
-        <Version testId="conflict-theirs" heading="Their version (saved)" task={conflict.theirs} />
+        <Version testId="conflict-mine" heading="Your version" task={conflict.mine} other={conflict.theirs} />
+        <Version testId="conflict-theirs" heading="Their version (saved)" task={conflict.theirs} other={conflict.mine} />
       </div>
       <div class="actions">
         <button type="button" class="primary" onClick={() => onResolve('mine')}>
@@ -46,23 +46,34 @@ export function ConflictDialog({ conflict, onResolve, onLater }: { conflict: Con
   );
 }
 
-function Version({ heading, task, testId }: { heading: string; task: Task | null; testId: string }) {
+function Version({ heading, task, other, testId }: { heading: string; task: Task | null; other: Task | null; testId: string }) {
+  // Mark what differs so the choice is quick to make; the hidden text says it to screen readers.
+  const field = (label: string, value: string, otherValue: string | undefined, id?: string) => {
+    const differs = other !== null && value !== otherValue;
+    return (
+      <>
+        <dt>{label}</dt>
+        <dd class={differs ? 'differs' : undefined} data-testid={id}>
+          {value}
+          {differs && <span class="visually-hidden"> (differs)</span>}
+        </dd>
+      </>
+    );
+  };
+  const done = (t: Task | null) => (t ? (t.completed ? 'Done' : 'Not done') : undefined);
   return (
     <section class="version" data-testid={testId} aria-label={heading}>
       <h3>{heading}</h3>
       {task ? (
         <dl>
-          <dt>Title</dt>
-          <dd data-testid="conflict-title">{task.title}</dd>
-          <dt>Description</dt>
-          <dd data-testid="conflict-description">{task.description || '—'}</dd>
-          <dt>Status</dt>
-          <dd>{task.completed ? 'Done' : 'Not done'}</dd>
+          {field('Title', task.title, other?.title, 'conflict-title')}
+          {field('Description', task.description || '—', other ? other.description || '—' : undefined, 'conflict-description')}
+          {field('Status', done(task)!, done(other))}
           <dt>Changed</dt>
           <dd>{new Date(task.updatedAt).toLocaleString()}</dd>
         </dl>
       ) : (
-        <p>Deleted</p>
+        <p data-testid="conflict-deleted">Deleted</p>
       )}
     </section>
   );
