@@ -18,7 +18,26 @@ export interface TaskSyncAppOptions {
  */
 export function createTaskSyncApp(options: TaskSyncAppOptions = {}): { app: App; stack: TaskSyncStack } {
   const app = new App(options.appProps);
-  const stack = new TaskSyncStack(app, STACK_ID, options.stackProps);
+  const stack = new TaskSyncStack(app, STACK_ID, { ...stackPropsFromContext(app), ...options.stackProps });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
   return { app, stack };
+}
+
+/**
+ * Deploy-time switches from `-c key=value` (or cdk.json context):
+ * retainData, selfSignUp, threatProtection, manageApiGatewayAccount (booleans)
+ * and domainPrefix. Explicit stack props win over context.
+ */
+export function stackPropsFromContext(app: App): TaskSyncStackProps {
+  const props: Record<string, boolean | string> = {};
+  for (const key of ['retainData', 'selfSignUp', 'threatProtection', 'manageApiGatewayAccount'] as const) {
+    const value: unknown = app.node.tryGetContext(key);
+    if (value === undefined) continue;
+    if (value === true || value === 'true') props[key] = true;
+    else if (value === false || value === 'false') props[key] = false;
+    else throw new Error(`Context ${key} must be true or false, got ${JSON.stringify(value)}`);
+  }
+  const domainPrefix: unknown = app.node.tryGetContext('domainPrefix');
+  if (domainPrefix !== undefined) props.domainPrefix = String(domainPrefix);
+  return props as TaskSyncStackProps;
 }

@@ -171,6 +171,10 @@ export class TaskSyncStack extends Stack {
       description: 'Managed login host (sign-in and sign-up pages)',
       value: auth.domainHost,
     });
+    new CfnOutput(this, 'TasksTableName', {
+      description: 'DynamoDB table of the tasks (retained on destroy unless retainData=false)',
+      value: this.data.tasksTable.tableName,
+    });
     new CfnOutput(this, 'FailureQueueUrl', {
       description: 'SQS queue of stream batches the broadcaster gave up on (should stay empty)',
       value: realtime.failureQueue.queueUrl,

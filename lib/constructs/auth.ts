@@ -80,7 +80,10 @@ export class Auth extends Construct {
     this.client = this.userPool.addClient('WebClient', {
       // A browser app cannot keep a secret; PKCE protects the code exchange instead.
       generateSecret: false,
-      authFlows: { userSrp: true },
+      // SRP for Cognito's own SDK sign-in; ADMIN_USER_PASSWORD_AUTH lets an
+      // operator with AWS credentials (cognito-idp:AdminInitiateAuth) fetch a
+      // token from the shell for smoke tests. Browsers use managed login.
+      authFlows: { userSrp: true, adminUserPassword: true },
       oAuth: {
         flows: { authorizationCodeGrant: true },
         scopes: [cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],

@@ -1,4 +1,6 @@
+import { App } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stackPropsFromContext } from '../../lib/stack-app.js';
 import { logicalId, synthesize, type SynthResult } from './support.js';
 
 /** The stack props that change behaviour, all flipped from their defaults in one synthesis. */
@@ -56,5 +58,17 @@ describe('stack options', () => {
     });
     const broadcasterPolicy = JSON.stringify(synth.template.findResources('AWS::IAM::Policy'));
     expect(broadcasterPolicy).toContain('/live/POST/@connections/*');
+  });
+});
+
+describe('deploy-time context switches', () => {
+  it('reads retainData and the other switches from -c context, as strings or booleans', () => {
+    const app = new App({ context: { retainData: 'false', selfSignUp: true, domainPrefix: 'demo-1' } });
+    expect(stackPropsFromContext(app)).toEqual({ retainData: false, selfSignUp: true, domainPrefix: 'demo-1' });
+  });
+
+  it('refuses a switch that is not true or false', () => {
+    const app = new App({ context: { retainData: 'no' } });
+    expect(() => stackPropsFromContext(app)).toThrow(/retainData must be true or false/);
   });
 });

@@ -381,6 +381,7 @@ describe('Cognito', () => {
       AllowedOAuthFlows: ['code'],
       AllowedOAuthScopes: ['openid', 'email', 'profile'],
       SupportedIdentityProviders: ['COGNITO'],
+      ExplicitAuthFlows: ['ALLOW_ADMIN_USER_PASSWORD_AUTH', 'ALLOW_USER_SRP_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'],
       CallbackURLs: [dashboard, 'http://localhost:3000/'],
       LogoutURLs: [dashboard, 'http://localhost:3000/'],
     });
@@ -498,6 +499,7 @@ describe('outputs', () => {
         'UserPoolClientId',
         'CognitoDomain',
         'FailureQueueUrl',
+        'TasksTableName',
       ]),
     );
   });
