@@ -50,7 +50,10 @@ export interface DynamoDbLocal {
   readonly startupMs: number;
   /** SIGTERM, waits for the process to exit (SIGKILL after 10 s). Idempotent. */
   stop(): Promise<void>;
-  /** Abrupt end for fault tests (default SIGKILL); resolves once the process has exited. */
+  /**
+   * Abrupt end for fault tests (default SIGKILL); resolves once the process has exited.
+   * SIGSTOP / SIGCONT freeze and thaw it instead and resolve at once.
+   */
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Stops (if running) and starts again on the same port and data directory; resolves when ready. */
   restart(): Promise<void>;
@@ -260,6 +263,11 @@ class DynamoDbLocalProcess implements DynamoDbLocal {
 
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     if (!this.running) return this.exited;
+    // SIGSTOP/SIGCONT freeze and thaw it (a hung DynamoDB Local): nothing to wait for.
+    if (signal === 'SIGSTOP' || signal === 'SIGCONT' || signal === 'SIGTSTP') {
+      this.child!.kill(signal);
+      return;
+    }
     this.stopping = true;
     this.child!.kill(signal);
     await this.exited;

@@ -55,11 +55,12 @@ export const DEFAULT_MAPPING: StreamMappingSettings = {
   pollIntervalMs: STREAM_MAPPING.pollIntervalMs,
 };
 
+/** Satisfied by console and by a Powertools Logger. */
 export interface PollerLogger {
-  debug(message: string, extra?: Record<string, unknown>): void;
-  info(message: string, extra?: Record<string, unknown>): void;
-  warn(message: string, extra?: Record<string, unknown>): void;
-  error(message: string, extra?: Record<string, unknown>): void;
+  debug(message: string, ...extra: Record<string, unknown>[]): void;
+  info(message: string, ...extra: Record<string, unknown>[]): void;
+  warn(message: string, ...extra: Record<string, unknown>[]): void;
+  error(message: string, ...extra: Record<string, unknown>[]): void;
 }
 
 export interface Backoff {
@@ -153,8 +154,8 @@ const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 const consoleLogger: PollerLogger = {
   debug: () => undefined,
   info: () => undefined,
-  warn: (message, extra) => console.warn(`[stream-poller] ${message}`, extra ?? ''),
-  error: (message, extra) => console.error(`[stream-poller] ${message}`, extra ?? ''),
+  warn: (message, ...extra) => console.warn(`[stream-poller] ${message}`, ...extra),
+  error: (message, ...extra) => console.error(`[stream-poller] ${message}`, ...extra),
 };
 
 const errorName = (error: unknown): string => (error as { name?: string } | null)?.name ?? 'Error';
@@ -356,7 +357,9 @@ class StreamPollerImpl implements StreamPoller {
         }
         for (const worker of this.workers.values()) worker.launch();
       } while (this.rediscoverRequested && !this.stopping);
-    })().finally(() => {
+    })()
+      .catch((error: unknown) => this.logger.error('shard discovery failed', { error: errorMessage(error) }))
+      .finally(() => {
       this.discovering = undefined;
     });
   }
