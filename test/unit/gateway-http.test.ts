@@ -118,6 +118,21 @@ describe('HTTP API emulator', () => {
     expect(calls).toHaveLength(0);
   });
 
+  it('answers 401 even when the refusal reason quotes non-ASCII bytes of the token', async () => {
+    const { invoke } = recordingInvoke({ statusCode: 200 });
+    const quoting: JwtVerifier = {
+      verify: async () => {
+        throw new InvalidTokenError('Header is not JSON: Unexpected token \'\ufffd\', "\u00e9\r\n"');
+      },
+    };
+    const { url } = await start({ invoke, verifier: quoting });
+
+    const res = await fetch(`${url}/tasks`, { headers: { authorization: 'Bearer not.a.jwt' } });
+
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toMatch(/^[\x20-\x7e]+$/);
+  });
+
   it('answers 500 when the verifier fails for a reason other than the token', async () => {
     const { invoke } = recordingInvoke({ statusCode: 200 });
     const jwksDown: JwtVerifier = {

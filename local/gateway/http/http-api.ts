@@ -116,7 +116,8 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
         logger.error('JWT authorizer could not verify the token', { requestId, error: String(err) });
         return reply(500, { message: 'Internal Server Error' });
       }
-      const description = String(err.message || 'invalid token').replace(/["\\\r\n]/g, ' ');
+      // Header values must be printable ASCII: a parse error can quote the token's raw bytes.
+      const description = String(err.message || 'invalid token').replace(/[^\x20-\x7e]|["\\]/g, ' ').slice(0, 200);
       return reply(401, contractError('UNAUTHORIZED', 'Invalid or expired token'), {
         'www-authenticate': `Bearer scope="" error="invalid_token" error_description="${description}"`,
       });
