@@ -35,7 +35,7 @@ export function apiClient(apiUrl: string, token?: string) {
       headers['content-type'] = 'application/json';
     }
     Object.assign(headers, options.headers);
-    const res = await fetch(base + path, { method, headers, body });
+    const res = await fetch(base + path, { method, headers, body: body as BodyInit | undefined });
     const text = await res.text();
     let parsed: unknown = undefined;
     try {

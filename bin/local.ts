@@ -1,0 +1,110 @@
+/**
+ * `npm start`: the whole product offline on one machine. DynamoDB Local, the
+ * API Gateway emulator (HTTP + WebSocket + @connections), the stream poller
+ * invoking the broadcaster, the local token issuer and the dashboard, all on
+ * loopback, all running the same handler code CDK deploys.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { checkPrerequisites } from '../local/prerequisites.js';
+
+const HELP = `Usage: npm start -- [options]
+
+  --in-memory               keep nothing: no data in .local/, a fresh database every start
+  --port <n>                dashboard port (default: $PORT or 3000; API on n+1, WebSocket on n+2; 0 = free ports)
+  --poll-interval-ms <n>    stream polling interval (default 250, AWS's rate)
+  --ws-idle-timeout-ms <n>  WebSocket idle timeout (default 600000, as API Gateway)
+  --ws-max-duration-ms <n>  WebSocket maximum connection duration (default 7200000, as API Gateway)
+  --retry-attempts <n>      stream event source mapping retry attempts (default from lib/definitions.ts)
+  --verbose                 handler logs at INFO instead of WARN
+  --ready-json              print one machine-readable "READY {...}" line when ready (tests, benchmarks)
+  -h, --help                this text
+`;
+
+const { values: args } = parseArgs({
+  options: {
+    'in-memory': { type: 'boolean', default: false },
+    port: { type: 'string' },
+    'poll-interval-ms': { type: 'string' },
+    'ws-idle-timeout-ms': { type: 'string' },
+    'ws-max-duration-ms': { type: 'string' },
+    'retry-attempts': { type: 'string' },
+    verbose: { type: 'boolean', default: false },
+    'ready-json': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+  strict: true,
+});
+
+if (args.help) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
+
+function intArg(name: string, value: string | undefined, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) {
+    console.error(`✖ --${name} must be an integer ≥ ${min}, got "${value}"`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const problems = checkPrerequisites();
+if (problems.length > 0) {
+  for (const problem of problems) console.error(`✖ ${problem}`);
+  process.exit(1);
+}
+
+// Handlers log through Powertools; keep the console readable unless asked.
+process.env.POWERTOOLS_LOG_LEVEL ??= args.verbose ? 'INFO' : 'WARN';
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const basePort = intArg('port', args.port ?? process.env.PORT, 0) ?? 3000;
+const projectRoot = path.resolve(import.meta.dirname, '..');
+const inMemory = args['in-memory'];
+// --in-memory keeps nothing: its scratch folder (failure destination, keys) goes away at exit.
+const stateDir = inMemory ? mkdtempSync(path.join(os.tmpdir(), 'task-sync-')) : path.join(projectRoot, '.local');
+
+const { start } = await import('../local/runtime.js');
+
+let stopping = false;
+try {
+  await mkdir(stateDir, { recursive: true });
+  const runtime = await start({
+    projectRoot,
+    stateDir,
+    inMemory,
+    ports: basePort === 0 ? { web: 0, http: 0, ws: 0 } : { web: basePort, http: basePort + 1, ws: basePort + 2 },
+    pollIntervalMs: intArg('poll-interval-ms', args['poll-interval-ms'], 1),
+    wsIdleTimeoutMs: intArg('ws-idle-timeout-ms', args['ws-idle-timeout-ms'], 1),
+    wsMaxDurationMs: intArg('ws-max-duration-ms', args['ws-max-duration-ms'], 1),
+    retryAttempts: intArg('retry-attempts', args['retry-attempts'], 0),
+    log: (line) => process.stdout.write(`${line}\n`),
+  });
+
+  if (args['ready-json']) process.stdout.write(`READY ${JSON.stringify({ ...runtime.info, pid: process.pid })}\n`);
+
+  const shutdown = async (signal: string) => {
+    if (stopping) {
+      console.error('Forced exit.');
+      process.exit(130);
+    }
+    stopping = true;
+    process.stdout.write(`\n${signal}: stopping (Ctrl-C again to force)…\n`);
+    await runtime.stop();
+    if (inMemory) rmSync(stateDir, { recursive: true, force: true });
+    process.stdout.write('Stopped.\n');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+} catch (err) {
+  console.error(`✖ ${err instanceof Error ? err.message : String(err)}`);
+  if (inMemory) rmSync(stateDir, { recursive: true, force: true });
+  process.exit(1);
+}
