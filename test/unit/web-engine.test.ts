@@ -202,6 +202,28 @@ describe('SyncEngine', () => {
     expect(storage.length).toBe(1); // only the cache is left
   });
 
+  it('turns an edit started before a remote change into a conflict instead of overwriting it', async () => {
+    const server = new FakeServer();
+    server.tasks.set(task().id, task());
+    const { engine, sockets, connect } = engineFor(server);
+    engine.start();
+    await connect();
+    const openedOn = engine.getState().tasks[0]!.version;
+    // While the edit form is open, another device renames the task.
+    const renamed = task({ version: 2, title: 'renamed on the phone' });
+    server.tasks.set(renamed.id, renamed);
+    sockets[0]!.receive({ type: 'TASK_UPDATED', eventId: 'e2', at: T0, taskId: renamed.id, task: renamed });
+
+    engine.updateTask(task().id, { title: 'renamed here' }, openedOn);
+    await flush();
+
+    expect(server.calls.filter((c) => c.startsWith('PUT'))).toEqual(['PUT A 1']);
+    expect(server.tasks.get(task().id)?.title).toBe('renamed on the phone');
+    expect(engine.getState().conflicts).toEqual([
+      { taskId: task().id, theirs: renamed, mine: expect.objectContaining({ title: 'renamed here' }) },
+    ]);
+  });
+
   it('rolls back a refused change and says so in a message', async () => {
     const server = new FakeServer();
     server.tasks.set(task().id, task());

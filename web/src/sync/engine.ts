@@ -181,7 +181,12 @@ export class SyncEngine {
     return op.taskId;
   }
 
-  updateTask(id: string, changes: TaskChanges): boolean {
+  /**
+   * `baseVersion` is the version the user started editing from (an edit form
+   * opened before a remote change must not overwrite it silently: If-Match
+   * turns that into a conflict). Defaults to the version held now.
+   */
+  updateTask(id: string, changes: TaskChanges, baseVersion?: number): boolean {
     const input = this.validate(changes);
     const task = this.viewTask(id);
     if (!input || !task) return false;
@@ -189,7 +194,8 @@ export class SyncEngine {
     if (input.title !== undefined && input.title !== task.title) diff.title = input.title;
     if (input.description !== undefined && input.description !== task.description) diff.description = input.description;
     if (diff.title === undefined && diff.description === undefined) return true;
-    this.enqueue({ kind: 'update', taskId: id, changes: diff, baseVersion: this.baseVersion(id) });
+    const base = baseVersion !== undefined && baseVersion > 0 ? baseVersion : this.baseVersion(id);
+    this.enqueue({ kind: 'update', taskId: id, changes: diff, baseVersion: base });
     return true;
   }
 

@@ -53,8 +53,8 @@ function Version({ heading, task, other, testId }: { heading: string; task: Task
     return (
       <>
         <dt>{label}</dt>
-        <dd class={differs ? 'differs' : undefined} data-testid={id}>
-          {value}
+        <dd class={differs ? 'differs' : undefined}>
+          <span data-testid={id}>{value}</span>
           {differs && <span class="visually-hidden"> (differs)</span>}
         </dd>
       </>

@@ -60,7 +60,7 @@ export function Dashboard({ config, auth, session, onSignOut }: { config: Runtim
           state={state}
           onRetry={() => void engine.resync()}
           onToggle={(id, completed) => engine.setCompleted(id, completed)}
-          onSave={(id, changes) => engine.updateTask(id, changes)}
+          onSave={(id, changes, baseVersion) => engine.updateTask(id, changes, baseVersion)}
           onDelete={(id) => engine.deleteTask(id)}
           onShowConflict={(id) => setDeferred((d) => d.filter((x) => x !== id))}
         />

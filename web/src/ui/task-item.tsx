@@ -6,7 +6,8 @@ export interface TaskItemProps {
   task: ViewTask;
   online: boolean;
   onToggle(id: string, completed: boolean): void;
-  onSave(id: string, changes: TaskChanges): boolean;
+  /** `baseVersion`: the version the edit form was opened on, sent as If-Match. */
+  onSave(id: string, changes: TaskChanges, baseVersion: number): boolean;
   onDelete(id: string): void;
   onShowConflict(id: string): void;
 }
@@ -15,6 +16,8 @@ export function TaskItem({ task, online, onToggle, onSave, onDelete, onShowConfl
   const [editing, setEditing] = useState(false);
   const [title, setTitle] = useState(task.title);
   const [description, setDescription] = useState(task.description);
+  // What the form was opened on: only fields changed since then are sent, against that version.
+  const [opened, setOpened] = useState<Pick<ViewTask, 'title' | 'description' | 'version'>>(task);
   const titleRef = useRef<HTMLInputElement>(null);
   const editRef = useRef<HTMLButtonElement>(null);
   const wasEditing = useRef(false);
@@ -28,12 +31,16 @@ export function TaskItem({ task, online, onToggle, onSave, onDelete, onShowConfl
   function startEdit() {
     setTitle(task.title);
     setDescription(task.description);
+    setOpened({ title: task.title, description: task.description, version: task.version });
     setEditing(true);
   }
 
   function save(e: Event) {
     e.preventDefault();
-    if (onSave(task.id, { title, description })) setEditing(false);
+    const changes: TaskChanges = {};
+    if (title !== opened.title) changes.title = title;
+    if (description !== opened.description) changes.description = description;
+    if (onSave(task.id, changes, opened.version)) setEditing(false);
   }
 
   const checkboxId = `done-${task.id}`;
