@@ -254,7 +254,8 @@ class StreamPollerImpl implements StreamPoller {
         requestHandler: { connectionTimeout: 2_000, requestTimeout: 10_000, throwOnRequestTimeout: true },
       });
     this.logger = options.logger ?? consoleLogger;
-    this.functionArn = `arn:aws:lambda:${LOCAL.region}:000000000000:function:${options.functionName ?? 'broadcaster'}`;
+    // The same ARN local/lambda/runtime.ts gives the function as invokedFunctionArn.
+    this.functionArn = `arn:aws:lambda:local:000000000000:function:${options.functionName ?? 'broadcaster'}`;
     this.awsRegion = options.awsRegion ?? LOCAL.region;
     this.retryBackoff = options.retryBackoff ?? { baseMs: 100, maxMs: 2_000 };
     this.errorBackoff = options.errorBackoff ?? { baseMs: 250, maxMs: 5_000 };
@@ -773,8 +774,6 @@ class ShardWorker {
     if (dropped.length === 0) return;
     const first = dropped[0]!;
     const last = dropped[dropped.length - 1]!;
-    this.poller.counters.discardedRecords += dropped.length;
-    this.poller.counters.discardedBatches++;
     const record: OnFailureRecord = {
       requestContext: { requestId: randomUUID(), functionArn: this.poller.functionArn, condition, approximateInvokeCount },
       responseContext,
@@ -798,5 +797,8 @@ class ShardWorker {
       batchSize: dropped.length,
     });
     await this.poller.writeOnFailure(record);
+    // Counted once the destination has the record, so stats never run ahead of the file.
+    this.poller.counters.discardedRecords += dropped.length;
+    this.poller.counters.discardedBatches++;
   }
 }

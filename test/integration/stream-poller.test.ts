@@ -294,7 +294,7 @@ describe('stream poller', () => {
     expect(lines[0]).toEqual({
       requestContext: {
         requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
-        functionArn: `arn:aws:lambda:${LOCAL.region}:000000000000:function:broadcaster`,
+        functionArn: 'arn:aws:lambda:local:000000000000:function:broadcaster',
         condition: 'RetryAttemptsExhausted',
         approximateInvokeCount: 3,
       },
