@@ -5,6 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { LAMBDA_BUNDLING } from '../bundling.js';
 import { ENV, FUNCTIONS, type FunctionName } from '../definitions.js';
 import { acknowledge } from './nag.js';
 
@@ -23,14 +24,6 @@ export interface TaskSyncFunctionProps {
   /** @default 'INFO' */
   readonly logLevel?: string;
 }
-
-/**
- * ESM bundles have no `require`; some CommonJS dependencies bundled into them
- * still call it, so the banner recreates it (the pattern the esbuild and CDK
- * docs give for `format: esm` on Lambda).
- */
-const ESM_REQUIRE_BANNER =
-  "import { createRequire as __cdkCreateRequire } from 'module';const require = __cdkCreateRequire(import.meta.url);";
 
 /**
  * One Lambda function from FUNCTIONS: bundled locally with esbuild, nodejs22.x
@@ -86,19 +79,17 @@ export class TaskSyncFunction extends Construct {
       },
       bundling: {
         format: OutputFormat.ESM,
-        target: 'node22',
-        platform: 'node',
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_BANNER,
-        minify: true,
-        sourceMap: true,
+        target: LAMBDA_BUNDLING.target,
+        platform: LAMBDA_BUNDLING.platform,
+        mainFields: [...LAMBDA_BUNDLING.mainFields],
+        banner: LAMBDA_BUNDLING.banner,
+        minify: LAMBDA_BUNDLING.minify,
+        sourceMap: LAMBDA_BUNDLING.sourcemap,
         sourceMapMode: SourceMapMode.DEFAULT,
         sourcesContent: false,
-        // The SDK is bundled rather than taken from the runtime: the deployed
-        // function then runs the exact SDK version the unit and integration
-        // tests ran, and the tree-shaken ESM bundle is small and loads one file.
-        bundleAwsSDK: true,
-        externalModules: [],
+        // See lib/bundling.ts: the runtime's SDK v3 keeps every bundle under 150 KB.
+        bundleAwsSDK: false,
+        externalModules: [...LAMBDA_BUNDLING.external],
         forceDockerBundling: false,
       },
     });
