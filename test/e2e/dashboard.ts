@@ -1,0 +1,158 @@
+import { randomUUID } from 'node:crypto';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
+
+/**
+ * The dashboard as a user drives it: labels, roles and the test ids listed in
+ * web/README.md, nothing from the client's internals.
+ */
+
+/** How long a change may take to show elsewhere before a test fails (timings are recorded, not asserted). */
+export const SYNC_TIMEOUT_MS = 5_000;
+
+export type ConnectionStatus = 'connecting' | 'live' | 'reconnecting' | 'offline';
+
+export interface RenderedTask {
+  id: string;
+  title: string;
+  description: string;
+  completed: boolean;
+  pending: boolean;
+}
+
+/** A username no other test or earlier run has used (same username → same `sub`). */
+export const uniqueUser = (label: string) => `e2e-${label}-${randomUUID().slice(0, 8)}`;
+
+const ROWS = 'li[data-testid^="task-"]';
+
+const exactly = (text: string) => new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+
+export function rows(page: Page): Locator {
+  return page.locator(ROWS);
+}
+
+export function row(page: Page, id: string): Locator {
+  return page.getByTestId(`task-${id}`);
+}
+
+export function rowTitled(page: Page, title: string): Locator {
+  return rows(page).filter({ has: page.getByTestId('task-title').filter({ hasText: exactly(title) }) });
+}
+
+export function statusBadge(page: Page): Locator {
+  return page.getByTestId('connection-status');
+}
+
+/** Resolves once the badge reads one of `statuses`. */
+export async function waitForStatus(page: Page, statuses: ConnectionStatus | ConnectionStatus[], timeout = SYNC_TIMEOUT_MS): Promise<void> {
+  const wanted = ([] as ConnectionStatus[]).concat(statuses);
+  await page
+    .locator('[data-testid="connection-status"]', { hasText: new RegExp(`^(${wanted.join('|')})$`) })
+    .waitFor({ timeout });
+}
+
+/** Opens the dashboard and signs in through the form, as a person would. */
+export async function openSignIn(context: BrowserContext, webUrl: string): Promise<Page> {
+  const page = await context.newPage();
+  await page.goto(webUrl);
+  await page.getByLabel('Username').waitFor();
+  return page;
+}
+
+export async function signIn(page: Page, username: string): Promise<void> {
+  await page.getByLabel('Username').fill(username);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByTestId('user-name').filter({ hasText: exactly(username) }).waitFor();
+  await waitForStatus(page, 'live');
+}
+
+export async function openSignedIn(context: BrowserContext, webUrl: string, username: string): Promise<Page> {
+  const page = await openSignIn(context, webUrl);
+  await signIn(page, username);
+  return page;
+}
+
+/** Adds a task through the create form; resolves with its id once the row shows. */
+export async function addTask(page: Page, title: string, description = ''): Promise<string> {
+  await page.getByLabel('New task title').fill(title);
+  await page.getByLabel('New task description (optional)').fill(description);
+  await page.getByRole('button', { name: 'Add task' }).click();
+  const added = rowTitled(page, title);
+  await added.waitFor({ timeout: SYNC_TIMEOUT_MS });
+  const testId = await added.getAttribute('data-testid');
+  return testId!.slice('task-'.length);
+}
+
+export async function openEditor(page: Page, id: string): Promise<Locator> {
+  const item = row(page, id);
+  await item.getByRole('button', { name: /^Edit/ }).click();
+  await item.getByLabel('Title', { exact: true }).waitFor();
+  return item;
+}
+
+export async function editTask(page: Page, id: string, changes: { title?: string; description?: string }): Promise<void> {
+  const item = await openEditor(page, id);
+  if (changes.title !== undefined) await item.getByLabel('Title', { exact: true }).fill(changes.title);
+  if (changes.description !== undefined) await item.getByLabel('Description', { exact: true }).fill(changes.description);
+  await item.getByRole('button', { name: 'Save' }).click();
+  await item.getByTestId('task-title').waitFor();
+}
+
+export async function toggleTask(page: Page, id: string): Promise<void> {
+  await row(page, id).getByRole('checkbox').click();
+}
+
+export async function deleteTask(page: Page, id: string): Promise<void> {
+  await row(page, id).getByRole('button', { name: /^Delete/ }).click();
+}
+
+/** Waits until the row shows this title (and description, when given). */
+export async function waitForContent(page: Page, id: string, content: { title: string; description?: string }, timeout = SYNC_TIMEOUT_MS): Promise<void> {
+  const item = row(page, id);
+  await item.getByTestId('task-title').filter({ hasText: exactly(content.title) }).waitFor({ timeout });
+  if (content.description !== undefined) {
+    await item.getByTestId('task-description').filter({ hasText: exactly(content.description) }).waitFor({ timeout });
+  }
+}
+
+export async function waitForCompleted(page: Page, id: string, completed: boolean, timeout = SYNC_TIMEOUT_MS): Promise<void> {
+  await page.locator(`[data-testid="task-${id}"][data-completed="${completed}"]`).waitFor({ timeout });
+}
+
+/** Waits until the server has confirmed every change shown in this page. */
+export async function waitForNothingPending(page: Page, timeout = SYNC_TIMEOUT_MS): Promise<void> {
+  await page.locator(`${ROWS}[data-pending="true"]`).first().waitFor({ state: 'detached', timeout });
+}
+
+/** The list as rendered, in order. */
+export function renderedTasks(page: Page): Promise<RenderedTask[]> {
+  return rows(page).evaluateAll((elements) =>
+    elements.map((el) => ({
+      id: (el.getAttribute('data-testid') ?? '').slice('task-'.length),
+      title: el.querySelector('[data-testid="task-title"]')?.textContent ?? '',
+      description: el.querySelector('[data-testid="task-description"]')?.textContent ?? '',
+      completed: el.getAttribute('data-completed') === 'true',
+      pending: el.getAttribute('data-pending') === 'true',
+    })),
+  );
+}
+
+/** Polls until `check` stops throwing (or the timeout ends, rethrowing its last error). */
+export async function eventually<T>(check: () => Promise<T>, timeout = SYNC_TIMEOUT_MS, intervalMs = 50): Promise<T> {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() >= deadline) throw error;
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  }
+}
+
+/** Milliseconds from the start of `act` until `seen` resolves. */
+export async function measure(act: () => Promise<unknown>, seen: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await act();
+  await seen();
+  return Math.round(performance.now() - start);
+}

@@ -1,0 +1,175 @@
+import type { Browser, BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { describeBrowser, launchBrowser, recordTimings, screenshot } from '../support/browser.js';
+import '../support/stack-info.js';
+import {
+  addTask,
+  deleteTask,
+  editTask,
+  measure,
+  openEditor,
+  openSignedIn,
+  openSignIn,
+  renderedTasks,
+  row,
+  rowTitled,
+  signIn,
+  SYNC_TIMEOUT_MS,
+  toggleTask,
+  uniqueUser,
+  waitForCompleted,
+  waitForContent,
+  waitForNothingPending,
+  waitForStatus,
+} from './dashboard.js';
+
+const stack = inject('stack');
+
+describeBrowser('dashboard live sync', () => {
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+  const timings: Record<string, number> = {};
+
+  async function newContext(options?: Parameters<Browser['newContext']>[0]): Promise<BrowserContext> {
+    const context = await browser.newContext(options);
+    contexts.push(context);
+    return context;
+  }
+
+  beforeAll(async () => {
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    if (Object.keys(timings).length > 0) {
+      recordTimings('live-sync', { unit: 'ms from the click in one context to the change rendered in the other', ...timings });
+    }
+    await Promise.all(contexts.map((c) => c.close()));
+    await browser?.close();
+  });
+
+  it("shows one user's create, edit, complete and delete in their other context", async () => {
+    const user = uniqueUser('sync');
+    const first = await openSignIn(await newContext(), stack.webUrl);
+    await screenshot(first, 'sign-in');
+    await signIn(first, user);
+    await first.getByTestId('tasks-empty').waitFor();
+    await screenshot(first, 'empty-list');
+    const second = await openSignedIn(await newContext(), stack.webUrl, user);
+
+    const title = 'Buy milk';
+    timings.create = await measure(
+      () => addTask(first, title, 'semi-skimmed'),
+      () => rowTitled(second, title).waitFor({ timeout: SYNC_TIMEOUT_MS }),
+    );
+    const id = (await rowTitled(first, title).getAttribute('data-testid'))!.slice('task-'.length);
+    await waitForContent(second, id, { title, description: 'semi-skimmed' });
+
+    timings.edit = await measure(
+      () => editTask(first, id, { title: 'Buy oat milk', description: 'two cartons' }),
+      () => waitForContent(second, id, { title: 'Buy oat milk', description: 'two cartons' }),
+    );
+
+    timings.complete = await measure(
+      () => toggleTask(second, id),
+      () => waitForCompleted(first, id, true),
+    );
+
+    // The other direction too: the second context creates, the first one sees it.
+    timings.createReverse = await measure(
+      () => addTask(second, 'Call the plumber'),
+      () => rowTitled(first, 'Call the plumber').waitFor({ timeout: SYNC_TIMEOUT_MS }),
+    );
+    await addTask(first, 'Water the plants', 'balcony first');
+    await rowTitled(second, 'Water the plants').waitFor({ timeout: SYNC_TIMEOUT_MS });
+    await waitForNothingPending(first);
+    await screenshot(first, 'list-with-tasks');
+
+    timings.delete = await measure(
+      () => deleteTask(first, id),
+      () => row(second, id).waitFor({ state: 'detached', timeout: SYNC_TIMEOUT_MS }),
+    );
+
+    await waitForNothingPending(first);
+    await waitForNothingPending(second);
+    const expected = [
+      { title: 'Call the plumber', description: '', completed: false, pending: false },
+      { title: 'Water the plants', description: 'balcony first', completed: false, pending: false },
+    ];
+    expect((await renderedTasks(first)).map(({ id: _id, ...rest }) => rest)).toEqual(expected);
+    expect(await renderedTasks(second)).toEqual(await renderedTasks(first));
+  });
+
+  it("never shows one user's tasks to another user", async () => {
+    const alice = uniqueUser('alice');
+    const bob = uniqueUser('bob');
+    const aliceFirst = await openSignedIn(await newContext(), stack.webUrl, alice);
+    const aliceSecond = await openSignedIn(await newContext(), stack.webUrl, alice);
+    const bobPage = await openSignedIn(await newContext(), stack.webUrl, bob);
+    await bobPage.getByTestId('tasks-empty').waitFor();
+
+    const bobsTask = await addTask(bobPage, "Bob's errand");
+    await waitForNothingPending(bobPage);
+    const alicesTask = await addTask(aliceFirst, "Alice's secret");
+    await rowTitled(aliceSecond, "Alice's secret").waitFor({ timeout: SYNC_TIMEOUT_MS });
+    await editTask(aliceFirst, alicesTask, { title: "Alice's secret plan" });
+    await toggleTask(aliceFirst, alicesTask);
+    await waitForCompleted(aliceSecond, alicesTask, true);
+    await waitForContent(aliceSecond, alicesTask, { title: "Alice's secret plan" });
+
+    // Alice's changes have reached her other context, so they would have reached Bob's by now too.
+    expect((await renderedTasks(bobPage)).map((t) => t.title)).toEqual(["Bob's errand"]);
+    expect((await renderedTasks(aliceSecond)).map((t) => t.id)).toEqual([alicesTask]);
+    expect((await renderedTasks(aliceFirst)).map((t) => t.id)).toEqual([alicesTask]);
+
+    // A reload lists from the server: still only Bob's own task.
+    await bobPage.reload();
+    await waitForStatus(bobPage, 'live');
+    await row(bobPage, bobsTask).waitFor();
+    expect((await renderedTasks(bobPage)).map((t) => t.id)).toEqual([bobsTask]);
+  });
+
+  it('shows the connection status: live when signed in, offline without network, live again after', async () => {
+    const context = await newContext();
+    const page = await openSignIn(context, stack.webUrl);
+    await signIn(page, uniqueUser('status'));
+    await expect.poll(() => page.getByTestId('connection-status').textContent()).toBe('live');
+    expect(await page.getByTestId('connection-status').getAttribute('data-connection-id')).toMatch(/\S/);
+
+    await context.setOffline(true);
+    await waitForStatus(page, ['offline', 'reconnecting']);
+
+    await context.setOffline(false);
+    await waitForStatus(page, 'live');
+  });
+
+  it('keeps the editor and the list readable on a phone-sized screen', async () => {
+    const context = await newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    const page = await openSignedIn(context, stack.webUrl, uniqueUser('phone'));
+    await addTask(page, 'Pick up the parcel', 'Post office closes at 18:00; bring the notice and an ID card.');
+    const long = await addTask(page, 'A rather long task title that has to wrap onto a second line on a phone');
+    await toggleTask(page, long);
+    await waitForNothingPending(page);
+    await screenshot(page, 'phone-list');
+
+    // Nothing wider than the screen: no sideways scrolling.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+
+    await openEditor(page, long);
+    await screenshot(page, 'phone-editing');
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await row(page, long).getByRole('button', { name: 'Cancel' }).click();
+  });
+
+  it('opens the editor with the current title and description', async () => {
+    const page = await openSignedIn(await newContext(), stack.webUrl, uniqueUser('edit'));
+    const id = await addTask(page, 'Renew passport', 'photos first');
+    await waitForNothingPending(page);
+    const item = await openEditor(page, id);
+    expect(await item.getByLabel('Title', { exact: true }).inputValue()).toBe('Renew passport');
+    expect(await item.getByLabel('Description', { exact: true }).inputValue()).toBe('photos first');
+    await screenshot(page, 'editing');
+    await item.getByLabel('Title', { exact: true }).press('Escape');
+    await waitForContent(page, id, { title: 'Renew passport', description: 'photos first' });
+  });
+});

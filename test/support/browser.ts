@@ -1,0 +1,83 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { describe, it } from 'vitest';
+
+/** Debian's Chromium; the tests never download a browser. */
+export const CHROMIUM_PATH = '/usr/bin/chromium';
+export const hasChromium = existsSync(CHROMIUM_PATH);
+/** CI sets REQUIRE_BROWSER=1: there a missing Chromium is a failure, not a skip. */
+export const requireBrowser = process.env.REQUIRE_BROWSER === '1';
+
+const MISSING = `${CHROMIUM_PATH} not found (apt-get install -y chromium)`;
+
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+/** One headless Chromium; each `newContext()` gets its own empty profile (storage, cookies). */
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+}
+
+let warned = false;
+
+/**
+ * `describe` for browser tests. Without Chromium the suite is skipped with one
+ * line saying why, unless REQUIRE_BROWSER=1, where a test fails instead so CI
+ * cannot go green without having run the browser tests.
+ */
+export function describeBrowser(name: string, body: () => void): void {
+  if (hasChromium) {
+    describe(name, body);
+    return;
+  }
+  if (requireBrowser) {
+    describe(name, () => {
+      it('runs in Chromium (REQUIRE_BROWSER=1)', () => {
+        throw new Error(`browser tests need Chromium: ${MISSING}`);
+      });
+    });
+    return;
+  }
+  if (!warned) console.warn(`browser tests skipped: ${MISSING}`);
+  warned = true;
+  describe.skip(name, body);
+}
+
+const root = path.resolve(import.meta.dirname, '../..');
+export const artifactsDir = path.join(root, 'test/artifacts');
+export const screenshotsDir = path.join(artifactsDir, 'screenshots');
+
+/** A full-page screenshot under test/artifacts/screenshots/<name>.png (git-ignored). */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(screenshotsDir, { recursive: true });
+  const file = path.join(screenshotsDir, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true, animations: 'disabled', caret: 'hide' });
+  return file;
+}
+
+/**
+ * Merges `entries` under `key` into test/artifacts/e2e-timings.json. Timings
+ * are recorded, not asserted: a shared CI machine makes wall-clock limits flaky.
+ */
+export function recordTimings(key: string, entries: Record<string, unknown>): string {
+  mkdirSync(artifactsDir, { recursive: true });
+  const file = path.join(artifactsDir, 'e2e-timings.json');
+  let all: Record<string, unknown> = {};
+  try {
+    all = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch {
+    all = {};
+  }
+  all[key] = { recordedAt: new Date().toISOString(), ...entries };
+  writeFileSync(file, `${JSON.stringify(all, null, 2)}\n`);
+  return file;
+}
