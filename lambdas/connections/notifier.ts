@@ -35,7 +35,8 @@ export function createManagementClient(
   return new ApiGatewayManagementApiClient({
     endpoint,
     maxAttempts: 3,
-    requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
+    // throwOnRequestTimeout: otherwise the SDK only logs when requestTimeout passes and keeps waiting.
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000, throwOnRequestTimeout: true },
     ...overrides,
   });
 }

@@ -10,9 +10,11 @@ import { optionalEnv } from '../env.js';
 export function createDocumentClient(endpoint = optionalEnv('dynamodbEndpoint')): DynamoDBDocumentClient {
   const client = new DynamoDBClient({
     ...(endpoint ? { endpoint } : {}),
-    // Fail fast when the store is down so the API can answer 503 instead of hanging.
+    // Fail fast when the store is down or hung so the API answers 503 instead of timing out:
+    // 3 attempts × 2 s stay well inside the 10 s function timeout. Without throwOnRequestTimeout
+    // the SDK's node-http-handler only logs a warning when requestTimeout passes and keeps waiting.
     maxAttempts: 3,
-    requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true },
   });
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true },
