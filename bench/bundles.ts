@@ -1,0 +1,142 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { build, type BuildOptions, type Metafile } from 'esbuild';
+import { FUNCTIONS, type FunctionName } from '../lib/definitions.js';
+import { median, round } from './stats.js';
+
+const run = promisify(execFile);
+
+/**
+ * The esbuild options CDK's NodejsFunction passes for every function in
+ * lib/constructs/task-function.ts (format esm, target node22, platform node,
+ * mainFields module/main, the createRequire banner, minify, linked source map
+ * without sources content, and bundleAwsSDK: true, so nothing is external).
+ * Copied, not imported: that file exports no options object and importing it
+ * would load aws-cdk-lib. Keep the two in step.
+ */
+const ESM_REQUIRE_BANNER =
+  "import { createRequire as __cdkCreateRequire } from 'module';const require = __cdkCreateRequire(import.meta.url);";
+
+export const DEPLOYED_BUNDLING = {
+  bundle: true,
+  format: 'esm',
+  target: 'node22',
+  platform: 'node',
+  mainFields: ['module', 'main'],
+  banner: { js: ESM_REQUIRE_BANNER },
+  minify: true,
+  sourcemap: true,
+  sourcesContent: false,
+  external: [],
+} satisfies BuildOptions;
+
+/** Module-scope code reads these (lambdas/env.ts fails fast without them); no call leaves the process at import. */
+const IMPORT_ENV = {
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'bench',
+  AWS_SECRET_ACCESS_KEY: 'bench',
+  TASKS_TABLE: 'tasks',
+  CONNECTIONS_TABLE: 'connections',
+  JWT_ISSUER: 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_bench',
+  JWT_AUDIENCE: 'bench',
+  WS_MANAGEMENT_ENDPOINT: 'https://bench.execute-api.us-east-1.amazonaws.com/prod',
+  POWERTOOLS_LOG_LEVEL: 'WARN',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+};
+
+export interface BundleResult {
+  fn: FunctionName;
+  bytes: number;
+  /** Median of `runs` fresh `node` processes importing the bundle. */
+  importMs: number;
+  /** The same with NODE_OPTIONS=--enable-source-maps, as the deployed functions run (median of `sourceMapRuns`). */
+  importMsWithSourceMaps: number;
+  /** Size of the same bundle with `@aws-sdk/*` external (CDK's default, the runtime's SDK), for comparison. */
+  bytesSdkExternal: number;
+  /** Largest input packages in the bundle, for explaining the size. */
+  largest: Array<{ name: string; bytes: number }>;
+}
+
+/** Bytes per package (or first-party folder) of a bundle's inputs, largest first. */
+function largestInputs(metafile: Metafile, top = 4): Array<{ name: string; bytes: number }> {
+  const output = Object.values(metafile.outputs).find((o) => o.entryPoint);
+  const totals = new Map<string, number>();
+  for (const [file, { bytesInOutput }] of Object.entries(output?.inputs ?? {})) {
+    const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file);
+    const name = match ? match[1]! : file.split('/').slice(0, 2).join('/');
+    totals.set(name, (totals.get(name) ?? 0) + bytesInOutput);
+  }
+  return [...totals.entries()]
+    .map(([name, bytes]) => ({ name, bytes }))
+    .sort((a, b) => b.bytes - a.bytes)
+    .slice(0, top);
+}
+
+/**
+ * Import time of a module in a fresh node process, measured inside it with a
+ * monotonic clock. An empty module is imported first so the figure is the
+ * bundle's own cost (parse, evaluate, module-scope clients), not the ESM
+ * loader's first-use setup (15–40 ms here, also paid by any empty handler).
+ */
+async function importMs(file: string, warmup: string, nodeOptions: string): Promise<number> {
+  const script =
+    `await import(${JSON.stringify(pathToFileURL(warmup).href)});` +
+    `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)});` +
+    'process.stdout.write(String(performance.now() - t));';
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+    env: { PATH: process.env.PATH ?? '', ...IMPORT_ENV, NODE_OPTIONS: nodeOptions },
+  });
+  return Number(stdout);
+}
+
+/**
+ * Bundles every function of FUNCTIONS as CDK deploys it and measures each
+ * bundle's size and its import time (median of `runs` fresh processes).
+ */
+export async function measureBundles(projectRoot: string, runs = 10, sourceMapRuns = 3): Promise<BundleResult[]> {
+  const outDir = await mkdtemp(path.join(os.tmpdir(), 'bench-bundles-'));
+  try {
+    const results: BundleResult[] = [];
+    const warmup = path.join(outDir, 'empty.mjs');
+    await writeFile(warmup, 'export {};\n');
+    for (const [fn, definition] of Object.entries(FUNCTIONS) as Array<[FunctionName, (typeof FUNCTIONS)[FunctionName]]>) {
+      // index.mjs, the file name CDK gives an ESM bundle.
+      const outfile = path.join(outDir, fn, 'index.mjs');
+      const { metafile } = await build({
+        ...DEPLOYED_BUNDLING,
+        entryPoints: [path.join(projectRoot, definition.entry)],
+        outfile,
+        metafile: true,
+        logLevel: 'error',
+      });
+      const bytes = (await stat(outfile)).size;
+      const externalFile = path.join(outDir, `${fn}-sdk-external`, 'index.mjs');
+      await build({
+        ...DEPLOYED_BUNDLING,
+        external: ['@aws-sdk/*'],
+        entryPoints: [path.join(projectRoot, definition.entry)],
+        outfile: externalFile,
+        logLevel: 'error',
+      });
+      const plain: number[] = [];
+      const withMaps: number[] = [];
+      for (let i = 0; i < runs; i++) plain.push(await importMs(outfile, warmup, ''));
+      for (let i = 0; i < sourceMapRuns; i++) withMaps.push(await importMs(outfile, warmup, '--enable-source-maps'));
+      results.push({
+        fn,
+        bytes,
+        importMs: round(median(plain)),
+        importMsWithSourceMaps: round(median(withMaps)),
+        bytesSdkExternal: (await stat(externalFile)).size,
+        largest: metafile ? largestInputs(metafile) : [],
+      });
+    }
+    return results;
+  } finally {
+    await rm(outDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,318 @@
+import { FUNCTIONS, type FunctionName } from '../lib/definitions.js';
+import type { FanoutTrial, RampStep } from './protocol.js';
+import type { Summary } from './stats.js';
+
+type Params = Record<string, unknown>;
+
+export interface LatencyFigures extends Summary {
+  deliveries: number;
+  expected_deliveries: number;
+  lost: number;
+  duplicates: number;
+  arrived_before_response: number;
+  writes: number;
+  write_errors: number;
+  achieved_writes_per_s: number;
+  write_round_trip: Summary;
+  parameters: Params;
+}
+
+export interface FanoutFigures {
+  last_ms: number;
+  first_ms: number;
+  trials: FanoutTrial[];
+  open_ms: number;
+  parameters: Params;
+}
+
+export interface CostByConnections {
+  c1: number;
+  c10: number;
+  c100: number;
+}
+
+export interface TargetResult {
+  key: string;
+  value: number | boolean | null;
+  target: string;
+  ok: boolean | null;
+}
+
+/** The shape of bench/results/latest.json. */
+export interface Results {
+  meta: {
+    date: string;
+    commit: string;
+    node: string;
+    cpus: number;
+    loadAverageAtStart: number[];
+    ulimitNoFile: number;
+    scenarios: string[];
+    totalSeconds: number;
+    errors: Record<string, string>;
+  };
+  latency?: { poll250: LatencyFigures; poll10: LatencyFigures };
+  fanout?: { c100: FanoutFigures; c1000: FanoutFigures };
+  calls?: {
+    queries_per_batch: number;
+    posts_per_batch: number;
+    records_per_batch: number;
+    distinct_users: number;
+    connections: number;
+    batch_item_failures: number;
+    broadcaster_ms: number;
+    queries_equal_distinct_users: boolean;
+    posts_equal_connections: boolean;
+    every_socket_got_its_events?: boolean;
+    parameters: Params;
+  };
+  cost?: {
+    usd_per_million_updates: CostByConnections;
+    usd_per_million_updates_coalescing_off: CostByConnections;
+    lines_usd_per_million: Record<string, unknown>;
+    batches: Record<string, unknown>;
+    parameters: Params;
+  };
+  /** `<function>_bytes` and `<function>_import_ms` for every function in FUNCTIONS, plus details. */
+  bundle?: Record<`${FunctionName}_bytes` | `${FunctionName}_import_ms`, number> & { details: Params; parameters: Params };
+  capacity?: {
+    idle_5000_rss_mb: number | null;
+    idle_5000_java_rss_mb: number | null;
+    baseline_rss_mb: number;
+    baseline_java_rss_mb: number | null;
+    idle_opened: number;
+    idle_open_failures: number;
+    idle_open_s: number;
+    rss_after_ramp_mb: number;
+    writes_per_s_no_loss: number;
+    ramp: RampStep[];
+    parameters: Params;
+  };
+  web?: { initial_js_gzip_bytes: number; initial_js_bytes: number; budget_gzip_bytes: number; parameters: Params };
+  targets?: TargetResult[];
+}
+
+const get = (results: Results, key: string): unknown =>
+  key.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), results);
+
+const numberAt = (results: Results, key: string): number | null => {
+  const v = get(results, key);
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+};
+
+interface Target {
+  key: string;
+  text: string;
+  evaluate(results: Results): TargetResult;
+}
+
+function atMost(key: string, limit: number, text: string): Target {
+  return {
+    key,
+    text,
+    evaluate(results) {
+      const value = numberAt(results, key);
+      return { key, value, target: text, ok: value === null ? null : value <= limit };
+    },
+  };
+}
+
+function holds(key: string, text: string): Target {
+  return {
+    key,
+    text,
+    evaluate(results) {
+      const v = get(results, key);
+      const value = typeof v === 'boolean' ? v : null;
+      return { key, value, target: text, ok: value };
+    },
+  };
+}
+
+const BUNDLE_MAX_BYTES = 150 * 1024;
+const fns = Object.keys(FUNCTIONS) as FunctionName[];
+
+/** Issue 5's targets, and the assertions the call counts must satisfy. */
+export const TARGETS: Target[] = [
+  atMost('latency.poll10.p99_ms', 50, '≤ 50 ms'),
+  atMost('latency.poll250.p99_ms', 300, '≤ 300 ms'),
+  atMost('latency.poll10.lost', 0, '0'),
+  atMost('latency.poll250.lost', 0, '0'),
+  atMost('fanout.c1000.last_ms', 500, '≤ 500 ms'),
+  holds('calls.queries_equal_distinct_users', '= users'),
+  holds('calls.posts_equal_connections', '= connections'),
+  ...fns.flatMap((fn) => [
+    atMost(`bundle.${fn}_bytes`, BUNDLE_MAX_BYTES, '≤ 150 KB'),
+    atMost(`bundle.${fn}_import_ms`, 60, '≤ 60 ms'),
+  ]),
+  atMost('capacity.idle_5000_rss_mb', 199.99, '< 200 MB'),
+];
+
+type Unit = 'ms' | 'bytes' | 'MB' | 'usd' | 'count' | 'rate' | 'bool';
+
+function format(value: unknown, unit: Unit): string {
+  if (value === null || value === undefined) return '—';
+  if (typeof value === 'boolean') return value ? 'yes' : 'no';
+  if (typeof value !== 'number') return String(value);
+  switch (unit) {
+    case 'ms':
+      return `${value.toFixed(1)} ms`;
+    case 'bytes':
+      return `${(value / 1024).toFixed(1)} KB`;
+    case 'MB':
+      return `${value.toFixed(1)} MB`;
+    case 'usd':
+      return `$${value.toFixed(2)}`;
+    case 'rate':
+      return `${value.toFixed(0)} /s`;
+    default:
+      return value.toLocaleString('en-US');
+  }
+}
+
+interface Row {
+  key: string;
+  unit: Unit;
+  note?: (r: Results) => string;
+}
+
+interface Section {
+  title: string;
+  params: (r: Results) => string;
+  rows: Row[];
+}
+
+const ms = (key: string, note?: Row['note']): Row => ({ key, unit: 'ms', ...(note ? { note } : {}) });
+
+function latencySection(poll: 'poll250' | 'poll10', title: string): Section {
+  return {
+    title,
+    params: (r) => {
+      const l = r.latency?.[poll];
+      return l
+        ? `20 users × 5 sockets = 100, ${l.writes} writes at 20/s (achieved ${l.achieved_writes_per_s}/s), ${l.deliveries.toLocaleString('en-US')} of ${l.expected_deliveries.toLocaleString('en-US')} deliveries, ${l.lost} lost, ${l.duplicates} duplicates; write response → arrival at each socket`
+        : 'not run';
+    },
+    rows: [
+      ms(`latency.${poll}.p50_ms`),
+      ms(`latency.${poll}.p95_ms`),
+      ms(`latency.${poll}.p99_ms`),
+      ms(`latency.${poll}.max_ms`),
+      ms(`latency.${poll}.write_round_trip.p50_ms`, () => 'write round trip, for context'),
+    ],
+  };
+}
+
+const SECTIONS: Section[] = [
+  latencySection('poll250', '1a. Propagation latency, stream polled every 250 ms (AWS rate)'),
+  latencySection('poll10', '1b. Propagation latency, stream polled every 10 ms (processing overhead)'),
+  {
+    title: '2. Fan-out to one user',
+    params: () => 'one user, 100 and 1,000 open sockets, 10 ms polling; write response → last socket; median of 5 writes',
+    rows: [ms('fanout.c100.last_ms'), ms('fanout.c1000.first_ms'), ms('fanout.c1000.last_ms')],
+  },
+  {
+    title: '3. AWS calls per stream batch (real broadcaster, counted with SDK middleware)',
+    params: (r) =>
+      r.calls
+        ? `${r.calls.records_per_batch} records, ${r.calls.distinct_users} users × 3 real sockets = ${r.calls.connections} connections`
+        : 'not run',
+    rows: [
+      { key: 'calls.records_per_batch', unit: 'count' },
+      { key: 'calls.queries_per_batch', unit: 'count' },
+      { key: 'calls.posts_per_batch', unit: 'count' },
+      { key: 'calls.queries_equal_distinct_users', unit: 'bool' },
+      { key: 'calls.posts_equal_connections', unit: 'bool' },
+    ],
+  },
+  {
+    title: '4. Cost per million updates (us-east-1 list prices; coalescing on / off)',
+    params: () => 'batches of 100 updates from 5 users × 20, each user with c connections; see cost.parameters for every assumption',
+    rows: (['c1', 'c10', 'c100'] as const).map((c) => ({
+      key: `cost.usd_per_million_updates.${c}`,
+      unit: 'usd' as Unit,
+      note: (r: Results) => `off: ${format(r.cost?.usd_per_million_updates_coalescing_off[c], 'usd')}`,
+    })),
+  },
+  {
+    title: '5. Lambda bundles (esbuild as CDK deploys them: minified ESM, AWS SDK bundled)',
+    params: () => 'bytes of index.mjs; import = median of 10 fresh node processes (ESM loader pre-warmed)',
+    rows: fns.flatMap((fn) => [
+      { key: `bundle.${fn}_bytes`, unit: 'bytes' as Unit, note: (r: Results) => sdkExternalNote(r, fn) },
+      { key: `bundle.${fn}_import_ms`, unit: 'ms' as Unit, note: (r: Results) => sourceMapNote(r, fn) },
+    ]),
+  },
+  {
+    title: '6. Local capacity',
+    params: (r) =>
+      r.capacity
+        ? `${r.capacity.idle_opened.toLocaleString('en-US')} idle sockets over 50 users (opened in ${r.capacity.idle_open_s} s); ramp ${r.capacity.ramp.map((s) => s.targetPerSecond).join('/')} writes/s, 3 s each, 2 receivers`
+        : 'not run',
+    rows: [
+      { key: 'capacity.baseline_rss_mb', unit: 'MB', note: () => 'stack process, no sockets' },
+      { key: 'capacity.idle_5000_rss_mb', unit: 'MB', note: () => 'stack process (gateway emulator + handlers)' },
+      { key: 'capacity.idle_5000_java_rss_mb', unit: 'MB', note: () => 'DynamoDB Local JVM, separate process' },
+      { key: 'capacity.writes_per_s_no_loss', unit: 'rate', note: rampNote },
+    ],
+  },
+  {
+    title: '7. Web bundle',
+    params: () => 'buildWeb(): entry chunk + static imports, gzip -9',
+    rows: [{ key: 'web.initial_js_gzip_bytes', unit: 'bytes', note: () => 'budget 40.0 KB' }],
+  },
+];
+
+function sdkExternalNote(r: Results, fn: FunctionName): string {
+  const d = (r.bundle?.details as Record<string, { bytes_with_aws_sdk_external?: number }> | undefined)?.[fn];
+  return d?.bytes_with_aws_sdk_external !== undefined ? `${format(d.bytes_with_aws_sdk_external, 'bytes')} with @aws-sdk external` : '';
+}
+
+function sourceMapNote(r: Results, fn: FunctionName): string {
+  const d = (r.bundle?.details as Record<string, { import_ms_with_source_maps?: number }> | undefined)?.[fn];
+  return d?.import_ms_with_source_maps !== undefined ? `${format(d.import_ms_with_source_maps, 'ms')} with --enable-source-maps` : '';
+}
+
+function rampNote(r: Results): string {
+  const steps = r.capacity?.ramp ?? [];
+  const failed = steps.find((s) => !s.passed);
+  const top = steps.at(-1);
+  if (!top) return '';
+  if (!failed) return `every step passed, up to ${top.targetPerSecond}/s (the ramp's end)`;
+  const why = failed.lost > 0 ? `${failed.lost} lost` : failed.writeErrors > 0 ? `${failed.writeErrors} write errors` : `only ${failed.achievedPerSecond}/s achieved`;
+  return `at ${failed.targetPerSecond}/s: ${why}`;
+}
+
+/** The human-readable table (also pasted into docs/performance.md). */
+export function printTable(results: Results): string {
+  const targets = new Map(TARGETS.map((t) => [t.key, t.evaluate(results)]));
+  const width = { key: 44, value: 12, target: 14 };
+  const lines: string[] = [];
+  const m = results.meta;
+  lines.push(
+    `npm run bench — ${m.date}, commit ${m.commit}, node ${m.node}, ${m.cpus} cores, load average at start ${m.loadAverageAtStart.join(' ')}, ${m.totalSeconds} s total`,
+  );
+  lines.push('');
+  lines.push(`${'figure'.padEnd(width.key)} ${'value'.padStart(width.value)}  ${'target'.padEnd(width.target)} ok  note`);
+  lines.push('─'.repeat(110));
+  for (const section of SECTIONS) {
+    lines.push(`${section.title}`);
+    lines.push(`  (${section.params(results)})`);
+    for (const row of section.rows) {
+      const value = get(results, row.key);
+      const t = targets.get(row.key);
+      const ok = t ? (t.ok === null ? '?' : t.ok ? '✓' : '✗') : ' ';
+      lines.push(
+        `  ${row.key.padEnd(width.key - 2)} ${format(value, row.unit).padStart(width.value)}  ${(t?.target ?? '').padEnd(width.target)} ${ok}   ${row.note?.(results) ?? ''}`.trimEnd(),
+      );
+    }
+  }
+  const missed = [...targets.values()].filter((t) => t.ok === false);
+  const unknown = [...targets.values()].filter((t) => t.ok === null);
+  lines.push('─'.repeat(110));
+  lines.push(
+    `targets: ${[...targets.values()].filter((t) => t.ok).length} met, ${missed.length} missed${missed.length ? ` (${missed.map((t) => t.key).join(', ')})` : ''}${unknown.length ? `, ${unknown.length} not measured` : ''}`,
+  );
+  const errors = Object.entries(results.meta.errors);
+  for (const [name, message] of errors) lines.push(`error in ${name}: ${message.split('\n')[0]}`);
+  return lines.join('\n');
+}
