@@ -19,6 +19,16 @@ export interface ManagementStats {
   deletes: number;
   /** Posts answered 413 PayloadTooLargeException. */
   tooLarge: number;
+  /** Posts failed on purpose by `faults` (429 or 500, frame not delivered). */
+  injectedFaults: number;
+}
+
+/** Fault injection for fault tests; never set by `npm start` unless asked for on the command line. */
+export interface ManagementFaults {
+  /** Fraction (0–1) of POSTs answered 429 LimitExceededException or 500 InternalServerErrorException, alternately, without delivering. */
+  postErrorRate: number;
+  /** Default: Math.random. */
+  random?: () => number;
 }
 
 export interface ManagementApiOptions {
@@ -28,6 +38,8 @@ export interface ManagementApiOptions {
   disconnect(connection: Connection): void;
   /** Default: LIMITS.wsMessageMaxBytes (128 KB), the PostToConnection payload limit. */
   maxPayloadBytes?: number;
+  /** Default: none. */
+  faults?: ManagementFaults;
   logger: GatewayLogger;
 }
 
@@ -55,7 +67,9 @@ function decodeSegment(segment: string): string | undefined {
 export function createManagementApi(options: ManagementApiOptions): ManagementApi {
   const { stage, registry, logger } = options;
   const maxPayloadBytes = options.maxPayloadBytes ?? LIMITS.wsMessageMaxBytes;
-  const stats: ManagementStats = { posts: 0, postedBytes: 0, gone: 0, gets: 0, deletes: 0, tooLarge: 0 };
+  const stats: ManagementStats = { posts: 0, postedBytes: 0, gone: 0, gets: 0, deletes: 0, tooLarge: 0, injectedFaults: 0 };
+  const faultRate = options.faults?.postErrorRate ?? 0;
+  const random = options.faults?.random ?? Math.random;
 
   const fail = (res: ServerResponse, status: number, errorType: string, message: string, requestId: string): void =>
     sendJson(res, status, { message }, { 'x-amzn-ErrorType': errorType, 'x-amzn-RequestId': requestId });
@@ -89,6 +103,13 @@ export function createManagementApi(options: ManagementApiOptions): ManagementAp
           if (!read.ok) {
             stats.tooLarge++;
             return fail(res, 413, 'PayloadTooLargeException', 'Request entity too large', requestId);
+          }
+          if (faultRate > 0 && random() < faultRate) {
+            // Both are retryable for the SDK: 429 as throttling, 500 as a transient server error.
+            stats.injectedFaults++;
+            return stats.injectedFaults % 2 === 1
+              ? fail(res, 429, 'LimitExceededException', 'Rate exceeded (injected fault)', requestId)
+              : fail(res, 500, 'InternalServerErrorException', 'Internal server error (injected fault)', requestId);
           }
           const connection = live(connectionId);
           if (!connection) return gone();

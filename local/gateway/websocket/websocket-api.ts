@@ -26,7 +26,7 @@ import {
   type HandshakeFacts,
   type WebSocketAuthorizerEvent,
 } from './event-builders.js';
-import { createManagementApi, type ManagementStats } from './management-api.js';
+import { createManagementApi, type ManagementFaults, type ManagementStats } from './management-api.js';
 import { createRouteSelector } from './route-selection.js';
 
 export interface WebSocketAuthorizerConfig {
@@ -68,6 +68,8 @@ export interface WebSocketApiOptions {
   apiId?: string;
   /** Default: warnings and errors to stderr. */
   logger?: GatewayLogger;
+  /** Fault injection on @connections POSTs (fault tests only). Default: none. */
+  faults?: ManagementFaults;
 }
 
 export interface WebSocketApiStats extends ManagementStats {
@@ -375,6 +377,7 @@ export async function startWebSocketApi(options: WebSocketApiOptions): Promise<W
     registry,
     disconnect: (connection) => closeConnection(connection, 1000, ''),
     ...(options.maxPostBytes !== undefined ? { maxPayloadBytes: options.maxPostBytes } : {}),
+    ...(options.faults ? { faults: options.faults } : {}),
     logger,
   });
 
