@@ -14,11 +14,13 @@ import { checkPrerequisites } from '../local/prerequisites.js';
 const HELP = `Usage: npm start -- [options]
 
   --in-memory               keep nothing: no data in .local/, a fresh database every start
+  --data-dir <path>         keep data, keys and the on-failure file in <path> instead of .local/
   --port <n>                dashboard port (default: $PORT or 3000; API on n+1, WebSocket on n+2; 0 = free ports)
   --poll-interval-ms <n>    stream polling interval (default 250, AWS's rate)
   --ws-idle-timeout-ms <n>  WebSocket idle timeout (default 600000, as API Gateway)
   --ws-max-duration-ms <n>  WebSocket maximum connection duration (default 7200000, as API Gateway)
   --retry-attempts <n>      stream event source mapping retry attempts (default from lib/definitions.ts)
+  --fault-post-error-rate <r>  fault tests only: fail this fraction (0–1) of @connections POSTs with 429/500
   --verbose                 handler logs at INFO instead of WARN
   --ready-json              print one machine-readable "READY {...}" line when ready (tests, benchmarks)
   -h, --help                this text
@@ -27,11 +29,13 @@ const HELP = `Usage: npm start -- [options]
 const { values: args } = parseArgs({
   options: {
     'in-memory': { type: 'boolean', default: false },
+    'data-dir': { type: 'string' },
     port: { type: 'string' },
     'poll-interval-ms': { type: 'string' },
     'ws-idle-timeout-ms': { type: 'string' },
     'ws-max-duration-ms': { type: 'string' },
     'retry-attempts': { type: 'string' },
+    'fault-post-error-rate': { type: 'string' },
     verbose: { type: 'boolean', default: false },
     'ready-json': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -54,6 +58,21 @@ function intArg(name: string, value: string | undefined, min: number): number | 
   return n;
 }
 
+function rateArg(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 1) {
+    console.error(`✖ --${name} must be a number from 0 to 1, got "${value}"`);
+    process.exit(2);
+  }
+  return n;
+}
+
+if (args['in-memory'] && args['data-dir'] !== undefined) {
+  console.error('✖ --in-memory and --data-dir exclude each other');
+  process.exit(2);
+}
+
 const problems = checkPrerequisites();
 if (problems.length > 0) {
   for (const problem of problems) console.error(`✖ ${problem}`);
@@ -68,7 +87,9 @@ const basePort = intArg('port', args.port ?? process.env.PORT, 0) ?? 3000;
 const projectRoot = path.resolve(import.meta.dirname, '..');
 const inMemory = args['in-memory'];
 // --in-memory keeps nothing: its scratch folder (failure destination, keys) goes away at exit.
-const stateDir = inMemory ? mkdtempSync(path.join(os.tmpdir(), 'task-sync-')) : path.join(projectRoot, '.local');
+const stateDir = inMemory
+  ? mkdtempSync(path.join(os.tmpdir(), 'task-sync-'))
+  : path.resolve(args['data-dir'] ?? path.join(projectRoot, '.local'));
 
 const { start } = await import('../local/runtime.js');
 
@@ -84,6 +105,7 @@ try {
     wsIdleTimeoutMs: intArg('ws-idle-timeout-ms', args['ws-idle-timeout-ms'], 1),
     wsMaxDurationMs: intArg('ws-max-duration-ms', args['ws-max-duration-ms'], 1),
     retryAttempts: intArg('retry-attempts', args['retry-attempts'], 0),
+    faultPostErrorRate: rateArg('fault-post-error-rate', args['fault-post-error-rate']),
     log: (line) => process.stdout.write(`${line}\n`),
   });
 

@@ -1,10 +1,11 @@
 import path from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { buildWeb } from '../web/build.js';
 import { LOCAL, TABLES } from '../lib/definitions.js';
 import type { RuntimeConfig } from '../lambdas/contract.js';
 import { createJwtVerifier } from '../lambdas/auth/jwt-verifier.js';
 import { startDynamoDbLocal } from './dynamodb/dynamodb-local.js';
+import { createDynamoDbSupervisor } from './dynamodb/supervisor.js';
 import { ensureTables } from './dynamodb/tables.js';
 import { startHttpApi } from './gateway/http/http-api.js';
 import { startWebSocketApi } from './gateway/websocket/websocket-api.js';
@@ -25,6 +26,8 @@ export interface LocalRuntimeOptions {
   wsIdleTimeoutMs?: number;
   wsMaxDurationMs?: number;
   retryAttempts?: number;
+  /** Fault injection for tests: this fraction of @connections POSTs fails (429/500) without delivering. Default: 0. */
+  faultPostErrorRate?: number;
   log: (line: string) => void;
 }
 
@@ -36,6 +39,8 @@ export interface LocalRuntimeInfo {
   tokenUrl: string;
   managementEndpoint: string;
   dynamodbEndpoint: string;
+  /** DynamoDB Local's Java process at start (fault tests kill it; it is restarted on the same port). */
+  dynamodbPid: number;
   failureFile: string;
   readyMs: number;
 }
@@ -67,9 +72,22 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
     let config: RuntimeConfig | undefined;
     let issuer: TokenIssuer | undefined;
 
+    // An in-memory DynamoDB Local comes back empty: recreate the tables (the poller then follows the new stream).
+    const supervisor = createDynamoDbSupervisor({
+      afterRestart: async () => {
+        const client = new DynamoDBClient(dynamo.clientConfig);
+        try {
+          await ensureTables(client);
+        } finally {
+          client.destroy();
+        }
+      },
+      log,
+    });
     const [dynamo, web, webBuild] = await Promise.all([
       startDynamoDbLocal({
         dataDir: options.inMemory ? null : path.join(options.stateDir, 'dynamodb'),
+        onUnexpectedExit: supervisor.onUnexpectedExit,
       }),
       startWebServer({
         port: options.ports.web,
@@ -84,13 +102,25 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
       }),
       buildWeb(),
     ]);
-    stops.push(() => dynamo.stop(), () => web.close());
+    supervisor.attach(dynamo);
+    // Stops run in reverse: the supervisor stands down before DynamoDB Local is stopped on purpose.
+    stops.push(() => dynamo.stop(), () => supervisor.stop(), () => web.close());
     log(`✔ ${pad('DynamoDB')} ${dynamo.endpoint} (${options.inMemory ? 'in memory' : path.relative(options.projectRoot, dynamo.dataDir!)}, ready in ${dynamo.startupMs} ms)`);
     log(`✔ ${pad('Web client')} built web/dist (${(webBuild.initialJs.gzipBytes / 1024).toFixed(1)} KB gzipped JS)`);
 
-    const tables = await ensureTables(new DynamoDBClient(dynamo.clientConfig));
-    const streamArn = tables.tasks.LatestStreamArn;
-    if (!streamArn) throw new Error('the tasks table has no stream');
+    const tablesClient = new DynamoDBClient({
+      ...dynamo.clientConfig,
+      requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000, throwOnRequestTimeout: true },
+    });
+    stops.push(async () => tablesClient.destroy());
+    const tables = await ensureTables(tablesClient);
+    if (!tables.tasks.LatestStreamArn) throw new Error('the tasks table has no stream');
+    // Asked again when the stream disappears (an in-memory DynamoDB Local restarted and the table was recreated).
+    const resolveStreamArn = async (): Promise<string> => {
+      const { Table } = await tablesClient.send(new DescribeTableCommand({ TableName: TABLES.tasks.localName }));
+      if (!Table?.LatestStreamArn) throw new Error('the tasks table has no stream');
+      return Table.LatestStreamArn;
+    };
     log(`✔ ${pad('Tables')} ${Object.values(TABLES).map((t) => t.localName).join(', ')} (from lib/definitions.ts)`);
 
     const webOrigin = new URL(web.url).origin;
@@ -133,6 +163,7 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
       invoke,
       ...(options.wsIdleTimeoutMs ? { idleTimeoutMs: options.wsIdleTimeoutMs } : {}),
       ...(options.wsMaxDurationMs ? { maxDurationMs: options.wsMaxDurationMs } : {}),
+      ...(options.faultPostErrorRate ? { faults: { postErrorRate: options.faultPostErrorRate } } : {}),
     });
     process.env.WS_MANAGEMENT_ENDPOINT = wsApi.managementEndpoint;
     // Closed before DynamoDB Local so every $disconnect can delete its row.
@@ -141,7 +172,7 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
 
     const failureFile = path.join(options.stateDir, 'stream-failures.jsonl');
     const poller = await startStreamPoller({
-      streamArn,
+      streamArn: resolveStreamArn,
       endpoint: dynamo.endpoint,
       invoke: (event) => invoke('broadcaster', event),
       failureFile,
@@ -169,6 +200,7 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
         tokenUrl: config.auth.mode === 'local' ? config.auth.tokenUrl : '',
         managementEndpoint: wsApi.managementEndpoint,
         dynamodbEndpoint: dynamo.endpoint,
+        dynamodbPid: dynamo.pid ?? 0,
         failureFile,
         readyMs,
       },

@@ -13,12 +13,14 @@ export interface RunningStack {
 
 /**
  * Starts `bin/local.ts` exactly as `npm start` does (a separate process tree),
- * in memory and on free ports, and resolves once it prints its READY line.
+ * on free ports, in memory unless `args` names a `--data-dir`, and resolves
+ * once it prints its READY line.
  */
 export async function startLocalStack(args: string[] = [], timeoutMs = 60_000): Promise<RunningStack> {
+  const storage = args.includes('--data-dir') ? [] : ['--in-memory'];
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(root, 'bin/local.ts'), '--in-memory', '--port', '0', '--ready-json', ...args],
+    ['--import', 'tsx', path.join(root, 'bin/local.ts'), ...storage, '--port', '0', '--ready-json', ...args],
     {
       cwd: root,
       env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', NO_COLOR: '1' },

@@ -6,6 +6,8 @@ export interface StackInfo {
   tokenUrl: string;
   managementEndpoint: string;
   dynamodbEndpoint: string;
+  /** DynamoDB Local's Java process at start; the runtime restarts it on the same port if it dies. */
+  dynamodbPid: number;
   failureFile: string;
   pid: number;
 }
