@@ -36,7 +36,8 @@ export interface HttpRequestFacts {
 export function normalizeHeaders(
   rawHeaders: readonly string[],
 ): { headers: Record<string, string>; cookies: string[] } {
-  const headers: Record<string, string> = {};
+  // A Map, not an object: a header named `constructor` or `__proto__` must not meet Object.prototype.
+  const headers = new Map<string, string>();
   const cookies: string[] = [];
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!.toLowerCase();
@@ -48,9 +49,11 @@ export function normalizeHeaders(
       }
       continue;
     }
-    headers[name] = name in headers ? `${headers[name]},${value}` : value;
+    const previous = headers.get(name);
+    headers.set(name, previous === undefined ? value : `${previous},${value}`);
   }
-  return { headers, cookies };
+  // fromEntries defines own properties, as JSON.parse of AWS's event does, even for `__proto__`.
+  return { headers: Object.fromEntries(headers), cookies };
 }
 
 function decodeQueryComponent(value: string): string {
@@ -64,15 +67,16 @@ function decodeQueryComponent(value: string): string {
 /** Payload format 2.0 joins repeated query parameters with commas; values are decoded. */
 export function parseQueryString(rawQueryString: string): Record<string, string> | undefined {
   if (!rawQueryString) return undefined;
-  const params: Record<string, string> = {};
+  const params = new Map<string, string>();
   for (const pair of rawQueryString.split('&')) {
     if (!pair) continue;
     const eq = pair.indexOf('=');
     const name = decodeQueryComponent(eq < 0 ? pair : pair.slice(0, eq));
     const value = eq < 0 ? '' : decodeQueryComponent(pair.slice(eq + 1));
-    params[name] = name in params ? `${params[name]},${value}` : value;
+    const previous = params.get(name);
+    params.set(name, previous === undefined ? value : `${previous},${value}`);
   }
-  return Object.keys(params).length > 0 ? params : undefined;
+  return params.size > 0 ? Object.fromEntries(params) : undefined;
 }
 
 const TEXT_TYPES = [

@@ -98,20 +98,32 @@ export interface WebSocketDisconnectEvent {
   isBase64Encoded: false;
 }
 
+/**
+ * The v1 pair of maps from values collected in a Map, so that a name such as
+ * `constructor` or `__proto__` never meets Object.prototype. fromEntries
+ * defines own properties, as JSON.parse of AWS's event does, even for `__proto__`.
+ */
+function singleAndMultiValue(values: Map<string, string[]>): { single: Record<string, string>; multi: Record<string, string[]> } {
+  return {
+    single: Object.fromEntries([...values].map(([name, all]) => [name, all.at(-1)!])),
+    multi: Object.fromEntries(values),
+  };
+}
+
 /** v1-style headers: names as sent, `headers` keeps the last value, `multiValueHeaders` all of them. */
 export function headerMaps(rawHeaders: readonly string[]): {
   headers: Record<string, string>;
   multiValueHeaders: Record<string, string[]>;
 } {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
+  const multiValueHeaders = new Map<string, string[]>();
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
-    const value = rawHeaders[i + 1]!;
-    headers[name] = value;
-    (multiValueHeaders[name] ??= []).push(value);
+    const values = multiValueHeaders.get(name);
+    if (values) values.push(rawHeaders[i + 1]!);
+    else multiValueHeaders.set(name, [rawHeaders[i + 1]!]);
   }
-  return { headers, multiValueHeaders };
+  const { single, multi } = singleAndMultiValue(multiValueHeaders);
+  return { headers: single, multiValueHeaders: multi };
 }
 
 function decode(value: string): string {
@@ -126,17 +138,19 @@ function decode(value: string): string {
 export function queryMaps(
   rawQueryString: string,
 ): { queryStringParameters: Record<string, string>; multiValueQueryStringParameters: Record<string, string[]> } | undefined {
-  const queryStringParameters: Record<string, string> = {};
-  const multiValueQueryStringParameters: Record<string, string[]> = {};
+  const multiValue = new Map<string, string[]>();
   for (const pair of rawQueryString.split('&')) {
     if (!pair) continue;
     const eq = pair.indexOf('=');
     const name = decode(eq < 0 ? pair : pair.slice(0, eq));
     const value = eq < 0 ? '' : decode(pair.slice(eq + 1));
-    queryStringParameters[name] = value;
-    (multiValueQueryStringParameters[name] ??= []).push(value);
+    const values = multiValue.get(name);
+    if (values) values.push(value);
+    else multiValue.set(name, [value]);
   }
-  return Object.keys(queryStringParameters).length > 0 ? { queryStringParameters, multiValueQueryStringParameters } : undefined;
+  if (multiValue.size === 0) return undefined;
+  const { single, multi } = singleAndMultiValue(multiValue);
+  return { queryStringParameters: single, multiValueQueryStringParameters: multi };
 }
 
 function requestContext<R extends string, T extends RequestContextBase['eventType']>(
