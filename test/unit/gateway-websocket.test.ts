@@ -238,15 +238,18 @@ describe('WebSocket API emulator', () => {
       expect(lambdas.eventsOf<WebSocketMessageEvent>('broadcaster')[0]!.requestContext.routeKey).toBe('hello');
     });
 
-    it('passes a binary frame base64-encoded', async () => {
+    it('closes with 1003 on a binary frame without running a route, as API Gateway does', async () => {
       const lambdas = fakeLambdas();
       const { url } = await start({ invoke: lambdas.invoke });
       const ws = await open(`${url}?token=good`);
+      const closing = closed(ws);
 
-      ws.send(Buffer.from([1, 2, 3]));
-      await nextMessage(ws);
+      ws.send(Buffer.from('{"action":"ping"}'), { binary: true });
 
-      expect(lambdas.eventsOf<WebSocketMessageEvent>('wsDefault')[0]).toMatchObject({ body: 'AQID', isBase64Encoded: true });
+      expect((await closing).code).toBe(1003);
+      await waitFor(() => lambdas.eventsOf('wsDisconnect').length === 1);
+      expect(lambdas.eventsOf<WebSocketDisconnectEvent>('wsDisconnect')[0]!.requestContext.disconnectStatusCode).toBe(1003);
+      expect(lambdas.eventsOf('wsDefault')).toEqual([]);
     });
 
     it('answers a failing route with AWS’s error frame and keeps the connection open', async () => {

@@ -231,9 +231,15 @@ export async function startWebSocketApi(options: WebSocketApiOptions): Promise<W
     const requestTimeEpoch = Date.now();
     connection.lastActiveAt = requestTimeEpoch;
     counters.messagesIn++;
-    const bytes = rawDataToBuffer(data);
-    const body = isBinary ? bytes.toString('base64') : bytes.toString('utf8');
-    const routeKey = selectRoute(isBinary ? undefined : body);
+    // API Gateway WebSocket APIs do not accept binary frames from clients: they
+    // disconnect the client with 1003, and no route runs. See "Binary media types
+    // for WebSocket APIs in API Gateway".
+    if (isBinary) {
+      closeConnection(connection, 1003, 'Binary frames are not supported');
+      return;
+    }
+    const body = rawDataToBuffer(data).toString('utf8');
+    const routeKey = selectRoute(body);
     const requestId = newGatewayId();
     const send = (frame: string): void => {
       if (connection.socket.readyState === WebSocket.OPEN) connection.socket.send(frame);
@@ -247,7 +253,7 @@ export async function startWebSocketApi(options: WebSocketApiOptions): Promise<W
     const event = buildMessageEvent(connection, {
       routeKey,
       body,
-      isBase64Encoded: isBinary,
+      isBase64Encoded: false,
       messageId: newGatewayId(),
       requestId,
       requestTimeEpoch,
