@@ -42,6 +42,8 @@ export interface LocalRuntimeInfo {
   /** DynamoDB Local's Java process at start (fault tests kill it; it is restarted on the same port). */
   dynamodbPid: number;
   failureFile: string;
+  /** GET: stream poller, WebSocket/@connections and DynamoDB Local counters as JSON. */
+  statsUrl: string;
   readyMs: number;
 }
 
@@ -71,6 +73,7 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
     // Late-bound: the web server must listen before the issuer knows its URL.
     let config: RuntimeConfig | undefined;
     let issuer: TokenIssuer | undefined;
+    let stats: (() => unknown) | undefined;
 
     // An in-memory DynamoDB Local comes back empty: recreate the tables (the poller then follows the new stream).
     const supervisor = createDynamoDbSupervisor({
@@ -97,6 +100,8 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
             config ? sendJson(res, 200, config) : sendJson(res, 503, { message: 'starting' }),
           '/auth/token': (req, res) => issuer!.handleTokenRequest(req, res),
           '/auth/.well-known/jwks.json': (req, res) => issuer!.handleJwksRequest(req, res),
+          // Counters of the emulated AWS parts (fault tests and benchmarks read them; not an AWS API).
+          '/_local/stats': (_req, res) => (stats ? sendJson(res, 200, stats()) : sendJson(res, 503, { message: 'starting' })),
         },
         onError: (err) => log(`[web] ${String(err)}`),
       }),
@@ -182,6 +187,11 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
       },
     });
     stops.push(() => poller.stop());
+    stats = () => ({
+      streams: poller.stats(),
+      websocket: wsApi.stats(),
+      dynamodb: { pid: dynamo.pid ?? null, running: dynamo.running, restarts: supervisor.restarts },
+    });
     log(`✔ ${pad('Streams')} tasks → broadcaster  (on-failure: ${options.inMemory ? failureFile : path.relative(options.projectRoot, failureFile)})`);
 
     config = {
@@ -202,6 +212,7 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
         dynamodbEndpoint: dynamo.endpoint,
         dynamodbPid: dynamo.pid ?? 0,
         failureFile,
+        statsUrl: `${webOrigin}/_local/stats`,
         readyMs,
       },
       stop: stopAll,

@@ -9,6 +9,8 @@ export interface StackInfo {
   /** DynamoDB Local's Java process at start; the runtime restarts it on the same port if it dies. */
   dynamodbPid: number;
   failureFile: string;
+  /** GET: the runtime's counters (stream poller, WebSocket/@connections, DynamoDB Local restarts). */
+  statsUrl: string;
   pid: number;
 }
 
