@@ -8,6 +8,8 @@ import type { BrowserContext, Locator, Page } from 'playwright-core';
 
 /** How long a change may take to show elsewhere before a test fails (timings are recorded, not asserted). */
 export const SYNC_TIMEOUT_MS = 5_000;
+/** The first WebSocket of a run waits for cold handler imports and a JWKS fetch; a loaded machine makes that slow. */
+export const CONNECT_TIMEOUT_MS = 15_000;
 
 export type ConnectionStatus = 'connecting' | 'live' | 'reconnecting' | 'offline';
 
@@ -62,7 +64,7 @@ export async function signIn(page: Page, username: string): Promise<void> {
   await page.getByLabel('Username').fill(username);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByTestId('user-name').filter({ hasText: exactly(username) }).waitFor();
-  await waitForStatus(page, 'live');
+  await waitForStatus(page, 'live', CONNECT_TIMEOUT_MS);
 }
 
 export async function openSignedIn(context: BrowserContext, webUrl: string, username: string): Promise<Page> {
@@ -134,19 +136,6 @@ export function renderedTasks(page: Page): Promise<RenderedTask[]> {
       pending: el.getAttribute('data-pending') === 'true',
     })),
   );
-}
-
-/** Polls until `check` stops throwing (or the timeout ends, rethrowing its last error). */
-export async function eventually<T>(check: () => Promise<T>, timeout = SYNC_TIMEOUT_MS, intervalMs = 50): Promise<T> {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() >= deadline) throw error;
-      await new Promise((r) => setTimeout(r, intervalMs));
-    }
-  }
 }
 
 /** Milliseconds from the start of `act` until `seen` resolves. */

@@ -3,8 +3,8 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { describe, it } from 'vitest';
 
-/** Debian's Chromium; the tests never download a browser. */
-export const CHROMIUM_PATH = '/usr/bin/chromium';
+/** Debian's Chromium (CHROMIUM_PATH overrides it); the tests never download a browser. */
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 export const hasChromium = existsSync(CHROMIUM_PATH);
 /** CI sets REQUIRE_BROWSER=1: there a missing Chromium is a failure, not a skip. */
 export const requireBrowser = process.env.REQUIRE_BROWSER === '1';
@@ -27,6 +27,8 @@ export function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
 }
 
+const BROWSER_TEST_TIMEOUT_MS = 60_000;
+
 let warned = false;
 
 /**
@@ -36,13 +38,14 @@ let warned = false;
  */
 export function describeBrowser(name: string, body: () => void): void {
   if (hasChromium) {
-    describe(name, body);
+    // Each test signs in through the real UI, several times, on a machine others share.
+    describe(name, { timeout: BROWSER_TEST_TIMEOUT_MS }, body);
     return;
   }
   if (requireBrowser) {
     describe(name, () => {
       it('runs in Chromium (REQUIRE_BROWSER=1)', () => {
-        throw new Error(`browser tests need Chromium: ${MISSING}`);
+        throw new Error(`REQUIRE_BROWSER=1: Chromium is required for the browser tests, but ${MISSING}`);
       });
     });
     return;
