@@ -52,7 +52,6 @@ export async function startLocalStack(args: string[] = [], timeoutMs = 60_000): 
       reject(new Error(`local stack exited with ${code} before ready:\n${log}`));
     });
   });
-  child.stdout!.on('data', (chunk: Buffer) => (log += chunk.toString()));
   return {
     info,
     process: child,
