@@ -54,6 +54,7 @@ describeBrowser('dashboard live sync', () => {
     const user = uniqueUser('sync');
     // The second device signs in meanwhile; sign-ins are the slow part of these tests.
     const signingIn = newContext().then((context) => openSignedIn(context, stack.webUrl, user));
+    signingIn.catch(() => undefined); // awaited below; this only keeps an early failure from being "unhandled"
     const first = await openSignIn(await newContext(), stack.webUrl);
     await screenshot(first, 'sign-in');
     await signIn(first, user);

@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { describe, it } from 'vitest';
@@ -80,7 +81,8 @@ export function recordTimings(key: string, entries: Record<string, unknown>): st
   } catch {
     all = {};
   }
-  all[key] = { recordedAt: new Date().toISOString(), ...entries };
+  // The load average says how busy the (shared) machine was while these were measured.
+  all[key] = { recordedAt: new Date().toISOString(), loadAverage1m: Number(os.loadavg()[0]!.toFixed(2)), cpus: os.cpus().length, ...entries };
   writeFileSync(file, `${JSON.stringify(all, null, 2)}\n`);
   return file;
 }
