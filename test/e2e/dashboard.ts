@@ -73,10 +73,19 @@ export async function openSignedIn(context: BrowserContext, webUrl: string, user
   return page;
 }
 
-/** Adds a task through the create form; resolves with its id once the row shows. */
-export async function addTask(page: Page, title: string, description = ''): Promise<string> {
+export async function fillNewTask(page: Page, title: string, description = ''): Promise<void> {
   await page.getByLabel('New task title').fill(title);
   await page.getByLabel('New task description (optional)').fill(description);
+}
+
+/** Adds a task through the create form; resolves with its id once the row shows. */
+export async function addTask(page: Page, title: string, description = ''): Promise<string> {
+  await fillNewTask(page, title, description);
+  return submitNewTask(page, title);
+}
+
+/** Clicks "Add task" on a filled form; resolves with the new task's id once its row shows. */
+export async function submitNewTask(page: Page, title: string): Promise<string> {
   await page.getByRole('button', { name: 'Add task' }).click();
   const added = rowTitled(page, title);
   await added.waitFor({ timeout: SYNC_TIMEOUT_MS });
@@ -138,10 +147,81 @@ export function renderedTasks(page: Page): Promise<RenderedTask[]> {
   );
 }
 
-/** Milliseconds from the start of `act` until `seen` resolves. */
-export async function measure(act: () => Promise<unknown>, seen: () => Promise<unknown>): Promise<number> {
+/** A state of one row (or of any row, without `id`) to wait for inside the page. */
+export interface RowMatch {
+  id?: string;
+  title?: string;
+  description?: string;
+  completed?: boolean;
+  /** The row is gone. */
+  gone?: boolean;
+}
+
+interface Propagation {
+  /** Click in one page to the DOM change in the other, both timed inside the browser (no test-driver overhead). */
+  inPage: number;
+  /** The same seen from the test process: includes the driver's round trips, so it is the upper bound. */
+  observed: number;
+}
+
+/**
+ * Times a change from the click that makes it in `actor` to the moment
+ * `observer`'s DOM shows it: a MutationObserver in `observer` stamps the
+ * change, a capturing click listener in `actor` stamps the click (both pages
+ * read the same wall clock). Fails if the change does not show in `timeout`.
+ */
+export async function measurePropagation(
+  actor: Page,
+  click: () => Promise<unknown>,
+  observer: Page,
+  match: RowMatch,
+  timeout = SYNC_TIMEOUT_MS,
+): Promise<Propagation> {
+  const key = `w${Math.random().toString(36).slice(2)}`;
+  await observer.evaluate(
+    ({ key, match, timeout }) => {
+      const matches = () => {
+        const all = [...document.querySelectorAll('li[data-testid^="task-"]')];
+        const rows = match.id === undefined ? all : all.filter((el) => el.getAttribute('data-testid') === `task-${match.id}`);
+        if (match.gone) return rows.length === 0;
+        const text = (el: Element, id: string) => el.querySelector(`[data-testid="${id}"]`)?.textContent ?? '';
+        return rows.some(
+          (el) =>
+            (match.title === undefined || text(el, 'task-title') === match.title) &&
+            (match.description === undefined || text(el, 'task-description') === match.description) &&
+            (match.completed === undefined || el.getAttribute('data-completed') === String(match.completed)),
+        );
+      };
+      const stamp = () => performance.timeOrigin + performance.now();
+      const watches = ((window as unknown as { __e2eWatches?: Record<string, Promise<number>> }).__e2eWatches ??= {});
+      watches[key] = new Promise<number>((resolve, reject) => {
+        if (matches()) return resolve(stamp());
+        const observer = new MutationObserver(() => {
+          if (!matches()) return;
+          observer.disconnect();
+          resolve(stamp());
+        });
+        observer.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+        setTimeout(() => {
+          observer.disconnect();
+          reject(new Error(`not shown within ${timeout} ms: ${JSON.stringify(match)}`));
+        }, timeout);
+      });
+      watches[key].catch(() => undefined);
+    },
+    { key, match, timeout },
+  );
+  await actor.evaluate(() => {
+    document.addEventListener(
+      'click',
+      () => ((window as unknown as { __e2eClickAt?: number }).__e2eClickAt = performance.timeOrigin + performance.now()),
+      { capture: true, once: true },
+    );
+  });
   const start = performance.now();
-  await act();
-  await seen();
-  return Math.round(performance.now() - start);
+  await click();
+  const seenAt = await observer.evaluate((key) => (window as unknown as { __e2eWatches: Record<string, Promise<number>> }).__e2eWatches[key]!, key);
+  const observed = performance.now() - start;
+  const clickedAt = await actor.evaluate(() => (window as unknown as { __e2eClickAt: number }).__e2eClickAt);
+  return { inPage: Math.round(seenAt - clickedAt), observed: Math.round(observed) };
 }
