@@ -31,9 +31,13 @@ export function decodeCursor(userId: string, cursor: string): string {
   const invalid = () =>
     new ValidationError('Invalid cursor', [{ field: 'cursor', message: 'Not a cursor from this API for this user' }]);
   if (cursor.length === 0 || cursor.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalid();
+  // Node's decoder ignores a trailing partial character, so `<cursor>A` would decode
+  // like `<cursor>`; only the exact string we issued names the cursor.
+  const bytes = Buffer.from(cursor, 'base64url');
+  if (bytes.toString('base64url') !== cursor) throw invalid();
   let payload: unknown;
   try {
-    payload = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    payload = JSON.parse(bytes.toString('utf8'));
   } catch {
     throw invalid();
   }
