@@ -34,8 +34,9 @@ describe('WebSocket timeouts (shortened)', () => {
     const userId = forge.claims(token).sub as string;
     const client = await SocketClient.open(stack.info.wsUrl, token);
     const closing = closed(client);
-    const { connectionId } = await hello(client);
+    // The server's last activity is when hello arrived, which is after this.
     const lastActive = Date.now();
+    const { connectionId } = await hello(client);
     expect((await connectionRows(db, userId)).map((r) => r.connectionId)).toEqual([connectionId]);
 
     const { code, at } = await closing;

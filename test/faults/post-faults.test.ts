@@ -1,0 +1,63 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STREAM_MAPPING } from '../../lib/definitions.js';
+import { startLocalStack, type RunningStack } from '../support/local-stack.js';
+import { failureLines } from './helpers.js';
+import { awaitDelivery, closeUsers, openUsers, runWrites, seeded, verify, type LoadUser } from './workload.js';
+
+const ERROR_RATE = 0.3;
+const USERS = 8;
+const CONNECTIONS_PER_USER = 3;
+const WRITES = 200;
+
+let stack: RunningStack;
+let users: LoadUser[] = [];
+
+beforeAll(async () => {
+  stack = await startLocalStack(['--fault-post-error-rate', String(ERROR_RATE), '--poll-interval-ms', '50'], 90_000);
+});
+
+afterAll(async () => {
+  closeUsers(users);
+  await stack?.stop();
+});
+
+interface Stats {
+  streams: { batches: number; records: number; failures: number; partialFailures: number; retries: number; discardedRecords: number };
+  websocket: { posts: number; injectedFaults: number };
+}
+
+describe('@connections throttling and errors', () => {
+  it(`delivers every event to every healthy connection when ${ERROR_RATE * 100}% of posts fail, with duplicates only from retried batches`, async () => {
+    users = await openUsers(stack.info, 'flaky', USERS, CONNECTIONS_PER_USER);
+
+    const writes = await runWrites(users, WRITES, 10, seeded(7));
+    await awaitDelivery(users, writes.changes, 60_000);
+    const verdict = await verify(stack.info, users, writes.changes);
+    const stats = (await (await fetch(stack.info.statsUrl)).json()) as Stats;
+    // Posts that still failed after the SDK's 3 attempts, as the broadcaster logged them.
+    const failedPosts = stack.output().split('\n').filter((line) => line.includes('"message":"Post failed"')).length;
+    // Records sent again by the event source mapping after a failed invocation.
+    const resent = stats.streams.records - writes.changes.length;
+
+    console.log(
+      `[faults] @connections at ${ERROR_RATE * 100}% injected failures: ${stats.websocket.injectedFaults} failed post attempts, ` +
+        `${failedPosts} posts still failing after the SDK's 3 attempts, ${stats.streams.failures} of ${stats.streams.batches} invocations failed ` +
+        `(${stats.streams.retries} retried, ${resent} records re-sent, ${stats.streams.discardedRecords} discarded); ` +
+        `${verdict.connections} connections, ${verdict.deliveries} deliveries, ${verdict.duplicates} duplicates ` +
+        `(max ${verdict.maxDuplicatesPerConnection} on one connection), ${verdict.lost} lost`,
+    );
+
+    expect(writes.unexpected).toEqual([]);
+    expect(stats.websocket.injectedFaults).toBeGreaterThan(0);
+    // At-least-once: nothing lost, nothing skipped to the on-failure destination, every connection converged.
+    expect(verdict.lost).toBe(0);
+    expect(verdict.crossUser).toBe(0);
+    expect(verdict.mismatched).toEqual([]);
+    expect(stats.streams.discardedRecords).toBe(0);
+    expect(await failureLines(stack.info.failureFile)).toEqual([]);
+    // Retried within bounds: an invocation is retried only after it failed; duplicates come only from re-sent records.
+    expect(stats.streams.retries).toBeLessThanOrEqual(stats.streams.failures);
+    expect(verdict.maxDuplicatesPerConnection).toBeLessThanOrEqual(stats.streams.failures * STREAM_MAPPING.batchSize);
+    expect(verdict.maxDuplicatesPerConnection).toBeLessThanOrEqual(resent);
+  }, 150_000);
+});
