@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 // One run, four projects: unit (no network), infra (CDK assertions + cdk-nag),
 // integration (the real local stack, started once in globalSetup) and e2e
-// (headless Chromium against the same stack).
+// (headless Chromium against the same stack). A fifth, faults (fault injection
+// and load, 2–4 minutes), runs only with `npm run test:faults`; CI runs both.
 export default defineConfig({
   test: {
     reporters: ['default', './test/summary-reporter.ts'],
@@ -25,6 +26,18 @@ export default defineConfig({
           testTimeout: 30_000,
           hookTimeout: 60_000,
           maxWorkers: 2,
+        },
+      },
+      {
+        extends: true,
+        // Faults and load: every file starts its own stack with the flags it needs
+        // (data dir, short timeouts, injected post failures), one file at a time.
+        test: {
+          name: 'faults',
+          include: ['test/faults/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
         },
       },
     ],
