@@ -11,6 +11,11 @@ import { failureLines, hello, listAllTasks, until } from './helpers.js';
 /** A request may take this long at most, outage or not (a bound, not a performance target). */
 const REQUEST_BOUND_MS = 10_000;
 
+interface RuntimeStats {
+  streams: { streamArn: string; pollErrors: number };
+  dynamodb: { pid: number | null; running: boolean; restarts: number };
+}
+
 interface Outcome {
   kind: 'create' | 'update';
   id: string;
@@ -25,6 +30,7 @@ interface Outcome {
 describe('DynamoDB Local killed mid-load', () => {
   let stack: RunningStack;
   let dataDir: string;
+  const stats = async () => (await (await fetch(stack.info.statsUrl)).json()) as RuntimeStats;
 
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'faults-outage-'));
@@ -42,6 +48,8 @@ describe('DynamoDB Local killed mid-load', () => {
     const call = apiClient(info.apiUrl, token);
     const socket = await SocketClient.open(info.wsUrl, token);
     await hello(socket);
+    const before = await stats();
+    expect(before.dynamodb).toMatchObject({ pid: info.dynamodbPid, restarts: 0 });
 
     // Prepare: writers create tasks and update their own earlier tasks, without pause.
     const outcomes: Outcome[] = [];
@@ -97,7 +105,11 @@ describe('DynamoDB Local killed mid-load', () => {
     }
     const slowest = Math.max(...outcomes.map((o) => o.ms));
     expect(slowest).toBeLessThan(REQUEST_BOUND_MS);
-    expect(stack.output()).toContain('DynamoDB Local restarted');
+    // Supervised restart: a new process on the same endpoint; with a data directory the table and its stream are the same.
+    const after = await stats();
+    expect(after.dynamodb).toMatchObject({ running: true, restarts: 1 });
+    expect(after.dynamodb.pid).not.toBe(info.dynamodbPid);
+    expect(after.streams.streamArn).toBe(before.streams.streamArn);
 
     // Every write acknowledged (before, during or after the kill) is stored, at least at its acknowledged version.
     const stored = new Map((await listAllTasks(info.apiUrl, token)).map((t) => [t.id, t.version]));
@@ -105,10 +117,10 @@ describe('DynamoDB Local killed mid-load', () => {
     expect(missing).toEqual([]);
 
     // Sync resumes on the same WebSocket, through the same stream poller.
-    const after = await call<Task>('POST', '/tasks', { body: { title: 'after the restart' } });
-    expect(after.status).toBe(201);
-    await socket.next((f) => f.type === 'TASK_CREATED' && f.taskId === after.body.id, 20_000).catch(() => undefined);
-    expect(socket.events().some((e) => e.taskId === after.body.id)).toBe(true);
+    const resumed = await call<Task>('POST', '/tasks', { body: { title: 'after the restart' } });
+    expect(resumed.status).toBe(201);
+    await socket.next((f) => f.type === 'TASK_CREATED' && f.taskId === resumed.body.id, 20_000).catch(() => undefined);
+    expect(socket.events().some((e) => e.taskId === resumed.body.id)).toBe(true);
 
     // Nothing acknowledged is dropped silently: what the socket never got went to the on-failure destination
     // (the broadcaster could not read the connections table either, and the mapping's retries ran out).
@@ -128,7 +140,8 @@ describe('DynamoDB Local killed mid-load', () => {
 
   it('answers 503 within the bound while DynamoDB Local hangs (SIGSTOP), and serves again once it resumes', async () => {
     const { info } = stack;
-    const pid = Number(/DynamoDB Local restarted .*pid (\d+)/.exec(stack.output())?.[1] ?? info.dynamodbPid);
+    const { pid } = (await stats()).dynamodb;
+    if (!pid) throw new Error('DynamoDB Local is not running');
     const token = await getToken(info.tokenUrl, `hang-${ulid()}`);
     const call = apiClient(info.apiUrl, token);
     expect((await call('GET', '/tasks')).status).toBe(200);
