@@ -38,6 +38,7 @@ describe('load with no loss', () => {
       writes: WRITES,
       writesAcknowledged: writes.changes.length,
       mix: writes.counts,
+      replayedCreates: writes.replayedCreates,
       inFlight: IN_FLIGHT,
       writeSeconds: +(writes.durationMs / 1000).toFixed(2),
       writesPerSecond: Math.round(WRITES / (writes.durationMs / 1000)),
