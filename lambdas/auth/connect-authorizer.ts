@@ -4,29 +4,20 @@ import type {
 } from 'aws-lambda';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { WS_AUTHORIZER } from '../../lib/definitions.js';
+import type { WebSocketRequestContext } from '../connections/websocket-event.js';
 import { InvalidTokenError, type JwtVerifier } from './jwt-verifier.js';
 
 /**
- * `event.requestContext` of a WebSocket `$connect` REQUEST authorizer. It is
- * not the REST API context that @types/aws-lambda gives
- * APIGatewayRequestAuthorizerEvent (no httpMethod, resource or path).
+ * `event.requestContext` of a WebSocket `$connect` REQUEST authorizer: the
+ * CONNECT event's context before any authorizer ran. It is not the REST API
+ * context that @types/aws-lambda gives APIGatewayRequestAuthorizerEvent (no
+ * httpMethod, resource or path).
  * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-lambda-auth.html
  */
-export interface WebSocketConnectRequestContext {
-  routeKey: '$connect';
-  eventType: 'CONNECT';
-  extendedRequestId: string;
-  requestTime: string;
-  messageDirection: 'IN';
-  stage: string;
-  connectedAt: number;
-  requestTimeEpoch: number;
-  identity: { sourceIp: string; userAgent?: string };
-  requestId: string;
-  domainName: string;
-  connectionId: string;
-  apiId: string;
-}
+export type WebSocketConnectRequestContext = Omit<
+  WebSocketRequestContext,
+  'routeKey' | 'eventType' | 'messageId' | 'authorizer' | 'disconnectStatusCode' | 'disconnectReason'
+> & { routeKey: '$connect'; eventType: 'CONNECT' };
 
 /** The input of a WebSocket REQUEST authorizer, exactly as API Gateway sends it. */
 export type WebSocketAuthorizerEvent = Pick<

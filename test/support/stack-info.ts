@@ -1,18 +1,10 @@
+import type { LocalRuntimeInfo } from '../../local/runtime.js';
+
 /** What the local stack prints when ready (one `READY {json}` line on stdout with --ready-json). */
-export interface StackInfo {
-  webUrl: string;
-  apiUrl: string;
-  wsUrl: string;
-  tokenUrl: string;
-  managementEndpoint: string;
-  dynamodbEndpoint: string;
-  /** DynamoDB Local's Java process at start; the runtime restarts it on the same port if it dies. */
-  dynamodbPid: number;
-  failureFile: string;
-  /** GET: the runtime's counters (stream poller, WebSocket/@connections, DynamoDB Local restarts). */
-  statsUrl: string;
+export type StackInfo = LocalRuntimeInfo & {
+  /** The `bin/local.ts` process. */
   pid: number;
-}
+};
 
 declare module 'vitest' {
   export interface ProvidedContext {
