@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -57,6 +56,8 @@ export interface BundleResult {
   importMsWithSourceMaps: number;
   /** Size of the same bundle with `@aws-sdk/*` external (CDK's default, the runtime's SDK), for comparison. */
   bytesSdkExternal: number;
+  /** Its import time (median of `sourceMapRuns`); the SDK then loads from node_modules, as on Lambda from the runtime's copy. */
+  importMsSdkExternal: number;
   /** Largest input packages in the bundle, for explaining the size. */
   largest: Array<{ name: string; bytes: number }>;
 }
@@ -98,7 +99,10 @@ async function importMs(file: string, warmup: string, nodeOptions: string): Prom
  * bundle's size and its import time (median of `runs` fresh processes).
  */
 export async function measureBundles(projectRoot: string, runs = 10, sourceMapRuns = 3): Promise<BundleResult[]> {
-  const outDir = await mkdtemp(path.join(os.tmpdir(), 'bench-bundles-'));
+  // Inside the project (git-ignored: bench/results/*.tmp) so the SDK-external variant resolves @aws-sdk/* from node_modules.
+  const outDir = path.join(projectRoot, 'bench/results/bundles.tmp');
+  await rm(outDir, { recursive: true, force: true });
+  await mkdir(outDir, { recursive: true });
   try {
     const results: BundleResult[] = [];
     const warmup = path.join(outDir, 'empty.mjs');
@@ -124,14 +128,19 @@ export async function measureBundles(projectRoot: string, runs = 10, sourceMapRu
       });
       const plain: number[] = [];
       const withMaps: number[] = [];
+      const external: number[] = [];
       for (let i = 0; i < runs; i++) plain.push(await importMs(outfile, warmup, ''));
-      for (let i = 0; i < sourceMapRuns; i++) withMaps.push(await importMs(outfile, warmup, '--enable-source-maps'));
+      for (let i = 0; i < sourceMapRuns; i++) {
+        withMaps.push(await importMs(outfile, warmup, '--enable-source-maps'));
+        external.push(await importMs(externalFile, warmup, ''));
+      }
       results.push({
         fn,
         bytes,
         importMs: round(median(plain)),
         importMsWithSourceMaps: round(median(withMaps)),
         bytesSdkExternal: (await stat(externalFile)).size,
+        importMsSdkExternal: round(median(external)),
         largest: metafile ? largestInputs(metafile) : [],
       });
     }

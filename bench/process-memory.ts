@@ -41,3 +41,27 @@ export function stackMemory(stackPid: number): { emulatorMb: number; javaMb: num
   const java = descendants(stackPid).find((p) => p.comm === 'java');
   return { emulatorMb: rssMb(stackPid), javaMb: java ? rssMb(java.pid) : null };
 }
+
+/** CPU time (user + system, ms) a process has used so far, from /proc/<pid>/stat (clock ticks of 10 ms). */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of stat, i.e. 11 and 12 after the state field.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/**
+ * Waits until the process has used less than `maxShare` of one core over a
+ * `windowMs` window (e.g. the $disconnect burst after closing sockets has
+ * drained), or `timeoutMs` passed. Returns how long it waited.
+ */
+export async function waitForQuiet(pid: number, maxShare = 0.2, windowMs = 500, timeoutMs = 15_000): Promise<number> {
+  const started = performance.now();
+  for (;;) {
+    const before = cpuMs(pid);
+    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    const share = (cpuMs(pid) - before) / windowMs;
+    const waited = performance.now() - started;
+    if (share < maxShare || waited > timeoutMs) return Math.round(waited);
+  }
+}
