@@ -94,9 +94,23 @@ async function importMs(file: string, warmup: string, nodeOptions: string): Prom
   return Number(stdout);
 }
 
+interface Built {
+  fn: FunctionName;
+  file: string;
+  bytes: number;
+  externalFile: string;
+  bytesSdkExternal: number;
+  largest: Array<{ name: string; bytes: number }>;
+  plain: number[];
+  withMaps: number[];
+  external: number[];
+}
+
 /**
  * Bundles every function of FUNCTIONS as CDK deploys it and measures each
- * bundle's size and its import time (median of `runs` fresh processes).
+ * bundle's size and its import time (median of `runs` fresh processes). The
+ * runs go round-robin over the functions, so a burst of load on the shared
+ * machine lands on all of them rather than on one.
  */
 export async function measureBundles(projectRoot: string, runs = 10, sourceMapRuns = 3): Promise<BundleResult[]> {
   // Inside the project (git-ignored: bench/results/*.tmp) so the SDK-external variant resolves @aws-sdk/* from node_modules.
@@ -104,47 +118,46 @@ export async function measureBundles(projectRoot: string, runs = 10, sourceMapRu
   await rm(outDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true });
   try {
-    const results: BundleResult[] = [];
     const warmup = path.join(outDir, 'empty.mjs');
     await writeFile(warmup, 'export {};\n');
+    const built: Built[] = [];
     for (const [fn, definition] of Object.entries(FUNCTIONS) as Array<[FunctionName, (typeof FUNCTIONS)[FunctionName]]>) {
+      const entry = path.join(projectRoot, definition.entry);
       // index.mjs, the file name CDK gives an ESM bundle.
-      const outfile = path.join(outDir, fn, 'index.mjs');
-      const { metafile } = await build({
-        ...DEPLOYED_BUNDLING,
-        entryPoints: [path.join(projectRoot, definition.entry)],
-        outfile,
-        metafile: true,
-        logLevel: 'error',
-      });
-      const bytes = (await stat(outfile)).size;
+      const file = path.join(outDir, fn, 'index.mjs');
+      const { metafile } = await build({ ...DEPLOYED_BUNDLING, entryPoints: [entry], outfile: file, metafile: true, logLevel: 'error' });
       const externalFile = path.join(outDir, `${fn}-sdk-external`, 'index.mjs');
-      await build({
-        ...DEPLOYED_BUNDLING,
-        external: ['@aws-sdk/*'],
-        entryPoints: [path.join(projectRoot, definition.entry)],
-        outfile: externalFile,
-        logLevel: 'error',
-      });
-      const plain: number[] = [];
-      const withMaps: number[] = [];
-      const external: number[] = [];
-      for (let i = 0; i < runs; i++) plain.push(await importMs(outfile, warmup, ''));
-      for (let i = 0; i < sourceMapRuns; i++) {
-        withMaps.push(await importMs(outfile, warmup, '--enable-source-maps'));
-        external.push(await importMs(externalFile, warmup, ''));
-      }
-      results.push({
+      await build({ ...DEPLOYED_BUNDLING, external: ['@aws-sdk/*'], entryPoints: [entry], outfile: externalFile, logLevel: 'error' });
+      built.push({
         fn,
-        bytes,
-        importMs: round(median(plain)),
-        importMsWithSourceMaps: round(median(withMaps)),
+        file,
+        bytes: (await stat(file)).size,
+        externalFile,
         bytesSdkExternal: (await stat(externalFile)).size,
-        importMsSdkExternal: round(median(external)),
         largest: metafile ? largestInputs(metafile) : [],
+        plain: [],
+        withMaps: [],
+        external: [],
       });
     }
-    return results;
+    for (let i = 0; i < runs; i++) {
+      for (const b of built) {
+        b.plain.push(await importMs(b.file, warmup, ''));
+        if (i < sourceMapRuns) {
+          b.withMaps.push(await importMs(b.file, warmup, '--enable-source-maps'));
+          b.external.push(await importMs(b.externalFile, warmup, ''));
+        }
+      }
+    }
+    return built.map((b) => ({
+      fn: b.fn,
+      bytes: b.bytes,
+      importMs: round(median(b.plain)),
+      importMsWithSourceMaps: round(median(b.withMaps)),
+      bytesSdkExternal: b.bytesSdkExternal,
+      importMsSdkExternal: round(median(b.external)),
+      largest: b.largest,
+    }));
   } finally {
     await rm(outDir, { recursive: true, force: true });
   }
