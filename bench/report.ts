@@ -51,6 +51,8 @@ export interface Results {
     ulimitNoFile: number;
     scenarios: string[];
     totalSeconds: number;
+    /** Each scenario's duration and the 1-minute load average before and after it. */
+    scenarioRuns: Array<{ name: string; seconds: number; loadAverage1mBefore: number; loadAverage1mAfter: number }>;
     errors: Record<string, string>;
   };
   latency?: { poll250: LatencyFigures; poll10: LatencyFigures };
@@ -326,6 +328,11 @@ export function printTable(results: Results): string {
   lines.push('─'.repeat(110));
   lines.push(
     `targets: ${[...targets.values()].filter((t) => t.ok).length} met, ${missed.length} missed${missed.length ? ` (${missed.map((t) => t.key).join(', ')})` : ''}${unknown.length ? `, ${unknown.length} not measured` : ''}`,
+  );
+  lines.push(
+    `load average (1 min) before → after each scenario: ${m.scenarioRuns
+      .map((r) => `${r.name} ${r.loadAverage1mBefore} → ${r.loadAverage1mAfter}`)
+      .join('; ')}`,
   );
   const errors = Object.entries(results.meta.errors);
   for (const [name, message] of errors) lines.push(`error in ${name}: ${message.split('\n')[0]}`);

@@ -132,12 +132,15 @@ const results: Results = {
     ulimitNoFile: ulimitNoFile(),
     scenarios: [...only],
     totalSeconds: 0,
+    scenarioRuns: [],
     errors: {},
   },
 };
 
+/** Runs one scenario, recording its duration and the machine's load around it (other work on it inflates every figure). */
 async function scenario(name: string, body: () => Promise<void>): Promise<void> {
   const started = performance.now();
+  const loadBefore = round(os.loadavg()[0]!, 2);
   log(`${name}…`);
   try {
     await body();
@@ -145,6 +148,13 @@ async function scenario(name: string, body: () => Promise<void>): Promise<void> 
   } catch (err) {
     results.meta.errors[name] = err instanceof Error ? err.message : String(err);
     log(`${name} FAILED: ${results.meta.errors[name]}`);
+  } finally {
+    results.meta.scenarioRuns.push({
+      name,
+      seconds: round((performance.now() - started) / 1000, 1),
+      loadAverage1mBefore: loadBefore,
+      loadAverage1mAfter: round(os.loadavg()[0]!, 2),
+    });
   }
 }
 
@@ -434,25 +444,30 @@ async function main(): Promise<void> {
     throw new Error(`ulimit -n is ${noFile}; the capacity scenario needs ${2 * PARAMS.capacity.idleConnections + 1_000} (run \`ulimit -n 20000\` first)`);
   }
   log(`load average ${results.meta.loadAverageAtStart.join(' ')} on ${results.meta.cpus} cores; ulimit -n ${noFile}`);
+  if (results.meta.loadAverageAtStart[0]! > results.meta.cpus) {
+    log(`warning: the machine is busy (load ${results.meta.loadAverageAtStart[0]} on ${results.meta.cpus} cores); latency, fan-out and import times will come out high`);
+  }
 
   // CPU-bound and timing-sensitive: run before any stack is up.
-  if (only.has('bundle')) await scenario('bundle sizes and import times', bundleScenario);
-  if (only.has('web')) await scenario('web bundle', webScenario);
+  if (only.has('bundle')) await scenario('bundles', bundleScenario);
+  if (only.has('web')) await scenario('web', webScenario);
 
   const gen = LoadGenerator.start();
   try {
     if (only.has('latency')) {
-      await scenario('latency, polling 250 ms', () =>
+      await scenario('latency poll250', () =>
         withStack('poll250', ['--poll-interval-ms', '250'], async (stack) => void (await latencyScenario(gen, stack, 250))),
       );
     }
     let tasksApiMs: number | undefined;
     if (only.has('latency') || only.has('fanout') || only.has('calls') || only.has('cost')) {
-      await scenario('latency (10 ms), fan-out, calls and cost', () =>
+      await scenario('poll10 stack', () =>
         withStack('poll10', ['--poll-interval-ms', '10'], async (stack) => {
           if (only.has('latency')) {
-            const r = await latencyScenario(gen, stack, 10);
-            tasksApiMs = Math.ceil(r.writeRoundTrip.p50_ms);
+            await scenario('latency poll10', async () => {
+              const r = await latencyScenario(gen, stack, 10);
+              tasksApiMs = Math.ceil(r.writeRoundTrip.p50_ms);
+            });
           }
           if (only.has('fanout')) {
             await scenario('fan-out', () => fanoutScenario(gen, stack));
@@ -460,7 +475,7 @@ async function main(): Promise<void> {
           if (only.has('calls') || only.has('cost')) {
             // Closing 1,000 sockets leaves a burst of $disconnect calls; let it drain first.
             await waitForQuiet(stack.info.pid);
-            await scenario('calls per batch and cost', () => callsAndCostScenario(gen, stack, tasksApiMs));
+            await scenario('calls and cost', () => callsAndCostScenario(gen, stack, tasksApiMs));
           }
         }),
       );
