@@ -4,33 +4,24 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
+import { LAMBDA_BUNDLING } from '../lib/bundling.js';
 import { FUNCTIONS, type FunctionName } from '../lib/definitions.js';
 import { median, round } from './stats.js';
 
 const run = promisify(execFile);
 
-/**
- * The esbuild options CDK's NodejsFunction passes for every function in
- * lib/constructs/task-function.ts (format esm, target node22, platform node,
- * mainFields module/main, the createRequire banner, minify, linked source map
- * without sources content, and bundleAwsSDK: true, so nothing is external).
- * Copied, not imported: that file exports no options object and importing it
- * would load aws-cdk-lib. Keep the two in step.
- */
-const ESM_REQUIRE_BANNER =
-  "import { createRequire as __cdkCreateRequire } from 'module';const require = __cdkCreateRequire(import.meta.url);";
-
+/** The esbuild options CDK's NodejsFunction uses (lib/bundling.ts, shared with lib/constructs/task-function.ts). */
 export const DEPLOYED_BUNDLING = {
   bundle: true,
-  format: 'esm',
-  target: 'node22',
-  platform: 'node',
-  mainFields: ['module', 'main'],
-  banner: { js: ESM_REQUIRE_BANNER },
-  minify: true,
-  sourcemap: true,
+  format: LAMBDA_BUNDLING.format,
+  target: LAMBDA_BUNDLING.target,
+  platform: LAMBDA_BUNDLING.platform,
+  mainFields: [...LAMBDA_BUNDLING.mainFields],
+  banner: { js: LAMBDA_BUNDLING.banner },
+  minify: LAMBDA_BUNDLING.minify,
+  sourcemap: LAMBDA_BUNDLING.sourcemap,
   sourcesContent: false,
-  external: [],
+  external: [...LAMBDA_BUNDLING.external],
 } satisfies BuildOptions;
 
 /** Module-scope code reads these (lambdas/env.ts fails fast without them); no call leaves the process at import. */

@@ -87,8 +87,8 @@ export class TaskSyncFunction extends Construct {
         sourceMap: LAMBDA_BUNDLING.sourcemap,
         sourceMapMode: SourceMapMode.DEFAULT,
         sourcesContent: false,
-        // See lib/bundling.ts: the runtime's SDK v3 keeps every bundle under 150 KB.
-        bundleAwsSDK: false,
+        // See lib/bundling.ts: the bundled SDK imports twice as fast as the runtime's.
+        bundleAwsSDK: true,
         externalModules: [...LAMBDA_BUNDLING.external],
         forceDockerBundling: false,
       },
