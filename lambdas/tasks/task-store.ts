@@ -12,16 +12,7 @@ import type { Task } from '../contract.js';
 import { NotFoundError, PreconditionFailedError, ServiceUnavailableError, TooManyRequestsError } from './errors.js';
 
 /** A row of the tasks table (the agreed item shape); on the wire `taskId` is `id` and `userId` is dropped. */
-export interface TaskItem {
-  userId: string;
-  taskId: string;
-  title: string;
-  description: string;
-  completed: boolean;
-  createdAt: string;
-  updatedAt: string;
-  version: number;
-}
+export type TaskItem = Omit<Task, 'id'> & { userId: string; taskId: string };
 
 export interface TaskChanges {
   title?: string;
