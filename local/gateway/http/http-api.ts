@@ -1,5 +1,4 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { HTTP_ROUTES } from '../../../lib/definitions.js';
 import type { ErrorBody, ErrorCode } from '../../../lambdas/contract.js';
 import { invoke as runtimeInvoke } from '../../lambda/runtime.js';
@@ -12,6 +11,7 @@ import { buildHttpApiEvent, stringifyClaims } from './event-builder.js';
 import { mapLambdaResult } from './response-mapper.js';
 import { RouteTable, type RouteDefinition } from './route-table.js';
 import { createTokenBucket, type ThrottleOptions } from './throttle.js';
+import { listen } from '../../shared/listen.js';
 
 /** API Gateway HTTP API payload limit (10 MB); the contract's 16 KB limit is the handler's job. */
 export const HTTP_API_MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
@@ -170,14 +170,7 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  port = (server.address() as AddressInfo).port;
+  port = await listen(server, options.port, host);
 
   return {
     url: originOf('http', host, port),

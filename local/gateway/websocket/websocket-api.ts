@@ -1,5 +1,5 @@
 import { STATUS_CODES, createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import {
   LIMITS,
@@ -28,6 +28,7 @@ import {
 } from './event-builders.js';
 import { createManagementApi, type ManagementFaults, type ManagementStats } from './management-api.js';
 import { createRouteSelector } from './route-selection.js';
+import { listen } from '../../shared/listen.js';
 
 export interface WebSocketAuthorizerConfig {
   fn: FunctionName;
@@ -414,14 +415,7 @@ export async function startWebSocketApi(options: WebSocketApiOptions): Promise<W
       .finally(() => socket.off('error', ignore));
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  port = (server.address() as AddressInfo).port;
+  port = await listen(server, options.port, host);
 
   const sweeper = setInterval(() => {
     for (const [connection] of registry.expired(Date.now(), idleTimeoutMs, maxDurationMs)) {
