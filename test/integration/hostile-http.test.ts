@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ErrorBody, ListTasksResponse, Task } from '../../lambdas/contract.js';
 import { LIMITS } from '../../lib/definitions.js';
 import { apiClient, getToken, type ApiResponse } from '../support/clients.js';
-import { recordSecurityFigures } from '../support/security-figures.js';
+import { fuzz as fuzzProperty, recordSecurityFigures } from '../support/security-figures.js';
 import '../support/stack-info.js';
 
 /**
@@ -294,18 +294,9 @@ describe('hostile HTTP input on every route', { timeout: 60_000 }, () => {
     expect(now, `${label}: a refused request changed stored tasks`).toEqual(before);
   }
 
-  /** Runs a property and records how many runs it took (shrinking included). */
-  async function fuzz<T>(name: string, numRuns: number, arbitrary: fc.Arbitrary<T>, check: (value: T) => Promise<void>) {
-    const entry = { name, runs: 0 };
-    figures.properties.push(entry);
-    await fc.assert(
-      fc.asyncProperty(arbitrary, async (value) => {
-        entry.runs++;
-        await check(value);
-      }),
-      { numRuns },
-    );
-  }
+
+  const fuzz = <T>(name: string, numRuns: number, arbitrary: fc.Arbitrary<T>, check: (value: T) => Promise<void>) =>
+    fuzzProperty(figures.properties, name, numRuns, arbitrary, check);
 
   const anySeed = () => fc.nat().map((i) => seeded[i % seeded.length]!);
 

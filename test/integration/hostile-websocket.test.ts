@@ -8,7 +8,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { Task } from '../../lambdas/contract.js';
 import { LIMITS, TABLES } from '../../lib/definitions.js';
 import { apiClient, getToken, SocketClient, sleep } from '../support/clients.js';
-import { recordSecurityFigures } from '../support/security-figures.js';
+import { fuzz as fuzzProperty, recordSecurityFigures } from '../support/security-figures.js';
 import { forge } from '../support/tokens.js';
 import '../support/stack-info.js';
 
@@ -175,17 +175,9 @@ function expectedAnswer(message: string): 'PONG' | 'AUTH_SUCCESS' | 'ERROR' {
   return action === 'ping' ? 'PONG' : action === 'hello' ? 'AUTH_SUCCESS' : 'ERROR';
 }
 
-async function fuzz<T>(name: string, numRuns: number, arbitrary: fc.Arbitrary<T>, check: (value: T) => Promise<void>) {
-  const entry = { name, runs: 0 };
-  figures.properties.push(entry);
-  await fc.assert(
-    fc.asyncProperty(arbitrary, async (value) => {
-      entry.runs++;
-      await check(value);
-    }),
-    { numRuns },
-  );
-}
+
+const fuzz = <T>(name: string, numRuns: number, arbitrary: fc.Arbitrary<T>, check: (value: T) => Promise<void>) =>
+  fuzzProperty(figures.properties, name, numRuns, arbitrary, check);
 
 afterAll(async () => {
   for (const socket of open) socket.ws.terminate();

@@ -1,5 +1,6 @@
 import { mkdir, readFile, rename, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import fc from 'fast-check';
 
 const root = path.resolve(import.meta.dirname, '../..');
 /** Where the hostile-input and auth-attack tests leave their figures (test/artifacts is not committed). */
@@ -39,4 +40,29 @@ export async function recordSecurityFigures(section: string, figures: Record<str
   } finally {
     await rmdir(lock).catch(() => undefined);
   }
+}
+
+/** One fast-check property and how many runs it took (shrinking included), for the figures. */
+export interface PropertyFigure {
+  name: string;
+  runs: number;
+}
+
+/** Asserts an async property and records its run count in `properties`. */
+export async function fuzz<T>(
+  properties: PropertyFigure[],
+  name: string,
+  numRuns: number,
+  arbitrary: fc.Arbitrary<T>,
+  check: (value: T) => Promise<void>,
+): Promise<void> {
+  const entry = { name, runs: 0 };
+  properties.push(entry);
+  await fc.assert(
+    fc.asyncProperty(arbitrary, async (value) => {
+      entry.runs++;
+      await check(value);
+    }),
+    { numRuns },
+  );
 }
