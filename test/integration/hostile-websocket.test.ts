@@ -162,7 +162,7 @@ async function hello(socket: RawSocket): Promise<{ userId: string; connectionId:
   return frame as unknown as { userId: string; connectionId: string };
 }
 
-/** The contract's answer to a text message (DESIGN.md, WebSocket messages). */
+/** The contract's answer to a text message (docs/design.md, WebSocket messages). */
 function expectedAnswer(message: string): 'PONG' | 'AUTH_SUCCESS' | 'ERROR' {
   let value: unknown;
   try {

@@ -12,7 +12,7 @@ export interface LocalAuth extends Auth {
 }
 
 export interface LocalAuthOptions {
-  /** The local runtime's token issuer (DESIGN.md, "Local mode"). */
+  /** The local runtime's token issuer (docs/design.md, "Local mode"). */
   tokenUrl: string;
   storage: KeyValueStorage;
   fetch?: typeof fetch;
