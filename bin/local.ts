@@ -9,6 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { CHANGE_FEED } from '../lib/definitions.js';
 import { checkPrerequisites } from '../local/prerequisites.js';
 
 const HELP = `Usage: npm start -- [options]
@@ -21,6 +22,9 @@ const HELP = `Usage: npm start -- [options]
   --ws-max-duration-ms <n>  WebSocket maximum connection duration (default 7200000, as API Gateway)
   --retry-attempts <n>      stream event source mapping retry attempts (default from lib/definitions.ts)
   --fault-post-error-rate <r>  fault tests only: fail this fraction (0–1) of @connections POSTs with 429/500
+  --fault-post-drop-rate <r>   fault tests only: answer this fraction (0–1) of @connections POSTs 200 and never deliver them
+  --heartbeat-ms <n>        dashboard heartbeat period, written into config.json (default: the dashboard's own)
+  --tombstone-retention-seconds <n>  keep tombstones and change entries this long (default 30 days, as deployed)
   --verbose                 handler logs at INFO instead of WARN
   --ready-json              print one machine-readable "READY {...}" line when ready (tests, benchmarks)
   -h, --help                this text
@@ -36,6 +40,9 @@ const { values: args } = parseArgs({
     'ws-max-duration-ms': { type: 'string' },
     'retry-attempts': { type: 'string' },
     'fault-post-error-rate': { type: 'string' },
+    'fault-post-drop-rate': { type: 'string' },
+    'heartbeat-ms': { type: 'string' },
+    'tombstone-retention-seconds': { type: 'string' },
     verbose: { type: 'boolean', default: false },
     'ready-json': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -106,6 +113,13 @@ try {
     wsMaxDurationMs: intArg('ws-max-duration-ms', args['ws-max-duration-ms'], 1),
     retryAttempts: intArg('retry-attempts', args['retry-attempts'], 0),
     faultPostErrorRate: rateArg('fault-post-error-rate', args['fault-post-error-rate']),
+    faultPostDropRate: rateArg('fault-post-drop-rate', args['fault-post-drop-rate']),
+    heartbeatMs: intArg('heartbeat-ms', args['heartbeat-ms'], 100),
+    changeRetentionSeconds: intArg(
+      'tombstone-retention-seconds',
+      args['tombstone-retention-seconds'],
+      CHANGE_FEED.minRetentionSeconds,
+    ),
     log: (line) => process.stdout.write(`${line}\n`),
   });
 

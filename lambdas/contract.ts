@@ -1,5 +1,5 @@
 /**
- * Wire types of the contract in DESIGN.md. Shared by the handlers, the local
+ * Wire types of the contract in docs/design.md. Shared by the handlers, the local
  * runtime, the web client and the tests; change only on purpose.
  */
 
@@ -25,7 +25,11 @@ export type ErrorCode =
   | 'TOO_MANY_REQUESTS'
   | 'SERVICE_UNAVAILABLE'
   | 'INTERNAL_ERROR'
-  | 'BAD_REQUEST';
+  | 'BAD_REQUEST'
+  /** 409: a replayed create of an id that was deleted (never recreated). */
+  | 'TASK_DELETED'
+  /** 410: the change-feed token is older than the tombstone retention; list everything again. */
+  | 'RESYNC_REQUIRED';
 
 export interface ErrorBody {
   error: {
@@ -40,6 +44,23 @@ export interface ErrorBody {
 export interface ListTasksResponse {
   tasks: Task[];
   nextCursor: string | null;
+  /** Only on the last page (`nextCursor: null`): where `GET /tasks/changes` continues from. */
+  syncToken?: string;
+}
+
+/** One task's latest state in the change feed (at most one entry per task per response). */
+export type ChangeEntry =
+  | { type: 'upsert'; task: Task }
+  | { type: 'delete'; taskId: string; version: number };
+
+/** `GET /tasks/changes?since=<syncToken>&limit=`. */
+export interface ChangesResponse {
+  /** Oldest change first. */
+  changes: ChangeEntry[];
+  /** Continue from here (always the newest token received). */
+  syncToken: string;
+  /** true: ask again at once with `syncToken`. */
+  hasMore: boolean;
 }
 
 interface TaskEventBase {
@@ -60,6 +81,8 @@ export interface TaskUpdatedEvent extends TaskEventBase {
 
 export interface TaskDeletedEvent extends TaskEventBase {
   type: 'TASK_DELETED';
+  /** The delete is the task's next version; a late TASK_UPDATED with a lower one never resurrects it. */
+  version: number;
 }
 
 export type TaskEvent = TaskCreatedEvent | TaskUpdatedEvent | TaskDeletedEvent;
@@ -73,10 +96,11 @@ export type ServerFrame =
   | TaskEvent
   | BatchFrame
   | { type: 'AUTH_SUCCESS'; userId: string; connectionId: string }
-  | { type: 'PONG' }
+  /** `behind` only when the ping carried `since`: the user has changes after that token. */
+  | { type: 'PONG'; behind?: boolean }
   | { type: 'ERROR'; code: 'BAD_REQUEST'; message: string };
 
-export type ClientMessage = { action: 'hello' } | { action: 'ping' };
+export type ClientMessage = { action: 'hello' } | { action: 'ping'; since?: string };
 
 /** `GET <web origin>/config.json`. */
 export interface RuntimeConfig {
@@ -85,4 +109,9 @@ export interface RuntimeConfig {
   auth:
     | { mode: 'local'; tokenUrl: string }
     | { mode: 'cognito'; region: string; userPoolId: string; clientId: string; domain: string };
+  /**
+   * Heartbeat (ping with `since`) period the dashboard uses; absent means its
+   * production default. `npm start -- --heartbeat-ms` shortens it for tests.
+   */
+  heartbeatMs?: number;
 }

@@ -1,4 +1,4 @@
-import { ENV } from '../lib/definitions.js';
+import { CHANGE_FEED, ENV } from '../lib/definitions.js';
 
 type EnvKey = keyof typeof ENV;
 
@@ -27,4 +27,20 @@ export function readEnv<K extends EnvKey>(
 export function optionalEnv(key: EnvKey, source: NodeJS.ProcessEnv = process.env): string | undefined {
   const value = source[ENV[key]];
   return value ? value : undefined;
+}
+
+/**
+ * CHANGE_RETENTION_SECONDS as a whole number of seconds, at least
+ * CHANGE_FEED.minRetentionSeconds (a shorter one would expire tokens as they
+ * are issued); fails fast otherwise.
+ */
+export function readRetentionSeconds(source: NodeJS.ProcessEnv = process.env): number {
+  const { changeRetentionSeconds: raw } = readEnv(['changeRetentionSeconds'], source);
+  const seconds = Number(raw);
+  if (!Number.isSafeInteger(seconds) || seconds < CHANGE_FEED.minRetentionSeconds) {
+    throw new Error(
+      `${ENV.changeRetentionSeconds} must be a whole number of seconds ≥ ${CHANGE_FEED.minRetentionSeconds}, got "${raw}"`,
+    );
+  }
+  return seconds;
 }

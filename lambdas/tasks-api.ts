@@ -1,13 +1,22 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { readEnv } from './env.js';
+import { readEnv, readRetentionSeconds } from './env.js';
 import { createDocumentClient } from './shared/aws-clients.js';
 import { createLogger } from './shared/logger.js';
 import { createTasksApi } from './tasks/api.js';
+import { createChangeLog } from './tasks/change-log.js';
 import { createDynamoTaskStore } from './tasks/task-store.js';
 
-const env = readEnv(['tasksTable']);
+const env = readEnv(['tasksTable', 'changesTable']);
+const retentionSeconds = readRetentionSeconds();
 const logger = createLogger('tasks-api');
-const api = createTasksApi({ store: createDynamoTaskStore(createDocumentClient(), env.tasksTable), logger });
+const client = createDocumentClient();
+const changeLog = createChangeLog(client, { tableName: env.changesTable, retentionSeconds });
+const api = createTasksApi({
+  store: createDynamoTaskStore(client, { tableName: env.tasksTable, changeLog, retentionSeconds }),
+  changeLog,
+  retentionSeconds,
+  logger,
+});
 
 /** Task routes of the HTTP API (payload format 2.0, JWT authorizer); see lambdas/tasks/. */
 export async function handler(

@@ -34,6 +34,20 @@ export const TABLES = {
     partitionKey: { name: 'userId', type: 'S' },
     sortKey: { name: 'taskId', type: 'S' },
     stream: 'NEW_AND_OLD_IMAGES',
+    /** Tombstones of deleted tasks expire here (delete time + CHANGE_FEED retention). */
+    timeToLiveAttribute: 'expiresAt',
+  },
+  /**
+   * The change feed's entries: one small item per task write, written before
+   * the task item, read with strongly consistent Queries (docs/design.md,
+   * "Change feed"). No stream: nothing is broadcast from it.
+   */
+  changes: {
+    id: 'ChangesTable',
+    localName: 'changes',
+    partitionKey: { name: 'userId', type: 'S' },
+    sortKey: { name: 'changeKey', type: 'S' },
+    timeToLiveAttribute: 'expiresAt',
   },
   connections: {
     id: 'ConnectionsTable',
@@ -48,6 +62,9 @@ export const TABLES = {
 export const ENV = {
   tasksTable: 'TASKS_TABLE',
   connectionsTable: 'CONNECTIONS_TABLE',
+  changesTable: 'CHANGES_TABLE',
+  /** Seconds tombstones and change entries are kept; older sync tokens get 410 RESYNC_REQUIRED. */
+  changeRetentionSeconds: 'CHANGE_RETENTION_SECONDS',
   /** Expected `iss` of every JWT (Cognito user pool URL, or the local issuer). */
   jwtIssuer: 'JWT_ISSUER',
   /** Expected audience: `aud` (ID token) or `client_id` (access token), like the HTTP API JWT authorizer. */
@@ -84,7 +101,7 @@ export const FUNCTIONS: Record<FunctionName, FunctionDefinition> = {
     entry: 'lambdas/tasks-api.ts',
     memoryMb: 512,
     timeoutSeconds: 10,
-    env: ['tasksTable'],
+    env: ['tasksTable', 'changesTable', 'changeRetentionSeconds'],
   },
   wsAuthorizer: {
     entry: 'lambdas/ws-authorizer.ts',
@@ -108,7 +125,8 @@ export const FUNCTIONS: Record<FunctionName, FunctionDefinition> = {
     entry: 'lambdas/ws-default.ts',
     memoryMb: 256,
     timeoutSeconds: 5,
-    env: [],
+    // `ping` with `since` reads the change feed to answer `behind`.
+    env: ['changesTable', 'changeRetentionSeconds'],
   },
   broadcaster: {
     entry: 'lambdas/broadcaster.ts',
@@ -130,6 +148,7 @@ export interface HttpRoute {
 /** HTTP API routes; all behind the JWT authorizer, payload format 2.0. */
 export const HTTP_ROUTES: readonly HttpRoute[] = [
   { method: 'GET', path: '/tasks', fn: 'tasksApi' },
+  { method: 'GET', path: '/tasks/changes', fn: 'tasksApi' },
   { method: 'POST', path: '/tasks', fn: 'tasksApi' },
   { method: 'GET', path: '/tasks/{id}', fn: 'tasksApi' },
   { method: 'PUT', path: '/tasks/{id}', fn: 'tasksApi' },
@@ -199,6 +218,27 @@ export const LIMITS = {
   listMaxLimit: 100,
   titleMaxChars: 200,
   descriptionMaxChars: 2000,
+} as const;
+
+/**
+ * The change feed (docs/design.md, "Change feed"). A sync token means "every
+ * change stamped before t is reflected"; a changes request that starts at R
+ * answers max(t, R - safety window).
+ */
+export const CHANGE_FEED = {
+  /**
+   * How long after its stamp (the tasks function's clock when the request
+   * started) a task write can still commit: the function's timeout, after
+   * which Lambda stops it and no further SDK attempt starts, plus a margin for
+   * a request DynamoDB received just before and for clock skew between hosts.
+   */
+  safetyWindowSeconds: FUNCTIONS.tasksApi.timeoutSeconds + 5,
+  /** Default retention of tombstones and change entries (CDK context `tombstoneRetentionDays`). */
+  defaultRetentionDays: 30,
+  /** Shortest retention accepted: a token is already one safety window old when it is issued. */
+  minRetentionSeconds: FUNCTIONS.tasksApi.timeoutSeconds + 10,
+  changesDefaultLimit: 1000,
+  changesMaxLimit: 1000,
 } as const;
 
 /** Local runtime defaults (ports are PORT, PORT+1, PORT+2 unless given). */

@@ -25,8 +25,9 @@ export function createTaskSyncApp(options: TaskSyncAppOptions = {}): { app: App;
 
 /**
  * Deploy-time switches from `-c key=value` (or cdk.json context):
- * retainData, selfSignUp, threatProtection, manageApiGatewayAccount (booleans)
- * and domainPrefix. Explicit stack props win over context.
+ * retainData, selfSignUp, threatProtection, manageApiGatewayAccount (booleans),
+ * domainPrefix, and tombstoneRetentionDays (how long the change feed keeps
+ * tombstones and entries; older sync tokens get 410 RESYNC_REQUIRED). Explicit stack props win over context.
  */
 export function stackPropsFromContext(app: App): TaskSyncStackProps {
   const props: Record<string, boolean | string> = {};
@@ -39,5 +40,14 @@ export function stackPropsFromContext(app: App): TaskSyncStackProps {
   }
   const domainPrefix: unknown = app.node.tryGetContext('domainPrefix');
   if (domainPrefix !== undefined) props.domainPrefix = String(domainPrefix);
-  return props as TaskSyncStackProps;
+  const retention: unknown = app.node.tryGetContext('tombstoneRetentionDays');
+  const result = props as TaskSyncStackProps & { tombstoneRetentionDays?: number };
+  if (retention !== undefined) {
+    const days = Number(retention);
+    if (!Number.isInteger(days) || days < 1 || days > 365) {
+      throw new Error(`Context tombstoneRetentionDays must be a whole number of days from 1 to 365, got ${JSON.stringify(retention)}`);
+    }
+    result.tombstoneRetentionDays = days;
+  }
+  return result;
 }

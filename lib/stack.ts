@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Aws, CfnOutput, Lazy, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { RuntimeConfig } from '../lambdas/contract.js';
-import { FUNCTIONS, type FunctionName } from './definitions.js';
+import { CHANGE_FEED, FUNCTIONS, type FunctionName } from './definitions.js';
 import { ApiGatewayAccount } from './constructs/api-gateway-account.js';
 import { Auth } from './constructs/auth.js';
 import { DataStore } from './constructs/data.js';
@@ -49,6 +49,12 @@ export interface TaskSyncStackProps extends StackProps {
   readonly devOrigins?: string[];
   /** @default 'prod' */
   readonly webSocketStageName?: string;
+  /**
+   * Days the change feed keeps tombstones and change entries; a sync token
+   * older than this gets 410 RESYNC_REQUIRED and the client lists everything.
+   * @default CHANGE_FEED.defaultRetentionDays (30)
+   */
+  readonly tombstoneRetentionDays?: number;
   /** @default { rateLimit: 50, burstLimit: 100 } */
   readonly httpThrottle?: Throttle;
   /** @default { rateLimit: 50, burstLimit: 100 } */
@@ -110,9 +116,12 @@ export class TaskSyncStack extends Stack {
     });
     this.auth = auth;
 
+    const changeRetentionSeconds = String((props.tombstoneRetentionDays ?? CHANGE_FEED.defaultRetentionDays) * 86_400);
     this.httpApi = new TasksHttpApi(this, 'Http', {
       projectRoot,
       tasksTable: this.data.tasksTable,
+      changesTable: this.data.changesTable,
+      changeRetentionSeconds,
       jwtIssuer: auth.issuer,
       jwtAudience: auth.client.userPoolClientId,
       allowOrigins: [this.web.origin, ...devOrigins],
@@ -125,6 +134,8 @@ export class TaskSyncStack extends Stack {
       projectRoot,
       tasksTable: this.data.tasksTable,
       connectionsTable: this.data.connectionsTable,
+      changesTable: this.data.changesTable,
+      changeRetentionSeconds,
       jwtIssuer: auth.issuer,
       jwtAudience: auth.client.userPoolClientId,
       ...(props.webSocketStageName ? { stageName: props.webSocketStageName } : {}),

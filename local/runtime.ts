@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { buildWeb } from '../web/build.js';
-import { LOCAL, TABLES } from '../lib/definitions.js';
+import { CHANGE_FEED, LOCAL, TABLES } from '../lib/definitions.js';
 import type { RuntimeConfig } from '../lambdas/contract.js';
 import { createJwtVerifier } from '../lambdas/auth/jwt-verifier.js';
 import { startDynamoDbLocal } from './dynamodb/dynamodb-local.js';
@@ -28,6 +28,12 @@ export interface LocalRuntimeOptions {
   retryAttempts?: number;
   /** Fault injection for tests: this fraction of @connections POSTs fails (429/500) without delivering. Default: 0. */
   faultPostErrorRate?: number;
+  /** Fault injection for tests: this fraction of @connections POSTs is answered 200 and never delivered. Default: 0. */
+  faultPostDropRate?: number;
+  /** Written into config.json as `heartbeatMs` (tests shorten the dashboard's heartbeat). Default: the dashboard's own. */
+  heartbeatMs?: number;
+  /** Tombstone and change-entry retention. Default: CHANGE_FEED.defaultRetentionDays, as deployed. */
+  changeRetentionSeconds?: number;
   log: (line: string) => void;
 }
 
@@ -146,6 +152,8 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
       DYNAMODB_ENDPOINT: dynamo.endpoint,
       TASKS_TABLE: TABLES.tasks.localName,
       CONNECTIONS_TABLE: TABLES.connections.localName,
+      CHANGES_TABLE: TABLES.changes.localName,
+      CHANGE_RETENTION_SECONDS: String(options.changeRetentionSeconds ?? CHANGE_FEED.defaultRetentionDays * 86_400),
       JWT_ISSUER: issuerUrl,
       JWT_AUDIENCE: LOCAL.audience,
       JWKS_URI: jwksUri,
@@ -168,7 +176,9 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
       invoke,
       ...(options.wsIdleTimeoutMs ? { idleTimeoutMs: options.wsIdleTimeoutMs } : {}),
       ...(options.wsMaxDurationMs ? { maxDurationMs: options.wsMaxDurationMs } : {}),
-      ...(options.faultPostErrorRate ? { faults: { postErrorRate: options.faultPostErrorRate } } : {}),
+      ...(options.faultPostErrorRate || options.faultPostDropRate
+        ? { faults: { postErrorRate: options.faultPostErrorRate ?? 0, postDropRate: options.faultPostDropRate ?? 0 } }
+        : {}),
     });
     process.env.WS_MANAGEMENT_ENDPOINT = wsApi.managementEndpoint;
     // Closed before DynamoDB Local so every $disconnect can delete its row.
@@ -198,6 +208,7 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
       apiUrl: httpApi.url,
       wsUrl: wsApi.url,
       auth: { mode: 'local', tokenUrl: `${issuerUrl}/token` },
+      ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
     };
     const readyMs = Date.now() - startedAt;
     log(`\nReady in ${(readyMs / 1000).toFixed(1)} s. Dashboard: ${web.url}\n`);

@@ -130,6 +130,8 @@ export function createBroadcaster({
         if (sequenceNumber) failures.set(sequenceNumber, index);
         return;
       }
+      // Bookkeeping (TTL, tombstone upkeep), not a user's change.
+      if (!parsed) return;
       let user = users.get(parsed.userId);
       if (!user) {
         user = {

@@ -1,22 +1,28 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { monotonicFactory } from 'ulid';
+import { CHANGE_FEED } from '../../lib/definitions.js';
 import { createLogger } from '../shared/logger.js';
 import { NotFoundError, TasksApiError } from './errors.js';
 import { errorResponse, internalErrorResponse, type HttpResponse } from './http.js';
 import { readBody, requireUserId, type HttpEvent } from './request.js';
 import { ROUTES } from './router.js';
+import type { ChangeLog } from './change-log.js';
 import type { TaskStore } from './task-store.js';
 
 export type TasksApiLogger = Pick<Logger, 'error' | 'warn'>;
 
 export interface TasksApiDeps {
   store: TaskStore;
+  /** The change feed's entries (the store records into the same log). */
+  changeLog: Pick<ChangeLog, 'read'>;
   /** Clock for createdAt/updatedAt and generated ids. Default: the system clock. */
   now?: () => Date;
   /** Id of a task created without one. Default: a monotonic ULID at `now`. */
   newId?: (now: Date) => string;
   /** Default: the Powertools logger of service `tasks-api`. */
   logger?: TasksApiLogger;
+  /** Tombstone and change-entry retention; sync tokens older than this get 410. Default: CHANGE_FEED's 30 days. */
+  retentionSeconds?: number;
 }
 
 export type TasksApiHandler = (event: HttpEvent) => Promise<HttpResponse>;
@@ -27,7 +33,7 @@ export type TasksApiHandler = (event: HttpEvent) => Promise<HttpResponse>;
  * JSON and fields (400), existence (404) and precondition (412).
  */
 export function createTasksApi(deps: TasksApiDeps): TasksApiHandler {
-  const { store } = deps;
+  const { store, changeLog } = deps;
   const now = deps.now ?? (() => new Date());
   const logger = deps.logger ?? createLogger('tasks-api');
   let newId = deps.newId;
@@ -36,7 +42,8 @@ export function createTasksApi(deps: TasksApiDeps): TasksApiHandler {
     const ulid = monotonicFactory();
     newId = (time) => ulid(time.getTime());
   }
-  const routeDeps = { store, now, newId };
+  const retentionSeconds = deps.retentionSeconds ?? CHANGE_FEED.defaultRetentionDays * 86_400;
+  const routeDeps = { store, changeLog, now, newId, retentionSeconds };
 
   return async (event) => {
     try {

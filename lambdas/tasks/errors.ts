@@ -46,7 +46,20 @@ export class NotFoundError extends TasksApiError {
 export class ConflictError extends TasksApiError {
   override name = 'ConflictError';
   readonly status = 409;
-  readonly code = 'CONFLICT';
+  readonly code: 'CONFLICT' | 'TASK_DELETED' = 'CONFLICT';
+}
+
+/** A replayed create of an id whose task was deleted: it is never recreated. */
+export class TaskDeletedError extends ConflictError {
+  override name = 'TaskDeletedError';
+  override readonly code = 'TASK_DELETED';
+}
+
+/** A sync token older than the tombstone retention: the client must list everything again. */
+export class ResyncRequiredError extends TasksApiError {
+  override name = 'ResyncRequiredError';
+  readonly status = 410;
+  readonly code = 'RESYNC_REQUIRED';
 }
 
 export class PreconditionFailedError extends TasksApiError {

@@ -1,10 +1,20 @@
-import { LIMITS } from '../../lib/definitions.js';
-import type { Task } from '../contract.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
-import { ConflictError, NotFoundError, ValidationError, type ValidationDetail } from './errors.js';
+import { CHANGE_FEED, LIMITS } from '../../lib/definitions.js';
+import type { ChangesResponse, ListTasksResponse, Task } from '../contract.js';
+import { buildChangesPage, entryRange, isExpired, listSyncPosition } from './change-feed.js';
+import { decodeCursor, encodeCursor, type ListPosition } from './cursor.js';
+import {
+  ConflictError,
+  NotFoundError,
+  ResyncRequiredError,
+  TaskDeletedError,
+  ValidationError,
+  type ValidationDetail,
+} from './errors.js';
 import { jsonResponse, noContentResponse, taskResponse, type HttpResponse } from './http.js';
 import { header, parseIfMatch, parseJson, type HttpEvent } from './request.js';
 import { completeTaskSchema, createTaskSchema, normalizeTaskId, parseInput, updateTaskSchema } from './schemas.js';
+import { decodeSyncToken, encodeSyncToken, type FeedPosition } from './sync-token.js';
+import type { ChangeLog } from './change-log.js';
 import type { TaskStore } from './task-store.js';
 
 /** What a route needs; auth, size and media type are already checked. */
@@ -14,8 +24,11 @@ export interface RouteContext {
   /** The decoded body, or undefined when the request has none. */
   body: string | undefined;
   store: TaskStore;
+  changeLog: Pick<ChangeLog, 'read'>;
   now: () => Date;
   newId: (now: Date) => string;
+  /** How long tombstones and change entries are kept; older sync tokens get 410. */
+  retentionSeconds: number;
 }
 
 export type Route = (context: RouteContext) => Promise<HttpResponse>;
@@ -27,6 +40,7 @@ export type Route = (context: RouteContext) => Promise<HttpResponse>;
  */
 export const ROUTES: ReadonlyMap<string, Route> = new Map([
   ['GET /tasks', listTasks],
+  ['GET /tasks/changes', listChanges],
   ['POST /tasks', createTask],
   ['GET /tasks/{id}', getTask],
   ['PUT /tasks/{id}', updateTask],
@@ -34,22 +48,16 @@ export const ROUTES: ReadonlyMap<string, Route> = new Map([
   ['DELETE /tasks/{id}', deleteTask],
 ]);
 
-async function listTasks({ event, userId, store }: RouteContext): Promise<HttpResponse> {
+async function listTasks({ event, userId, store, now }: RouteContext): Promise<HttpResponse> {
   // Other query parameters are ignored (contract). Payload format 2.0 joins a
   // repeated parameter with commas, so `limit=1&limit=2` is not an integer.
   const { limit: rawLimit, cursor } = event.queryStringParameters ?? {};
   const details: ValidationDetail[] = [];
-  let limit: number = LIMITS.listDefaultLimit;
-  if (rawLimit !== undefined) {
-    limit = /^\d{1,3}$/.test(rawLimit) ? Number(rawLimit) : NaN;
-    if (!(limit >= 1 && limit <= LIMITS.listMaxLimit)) {
-      details.push({ field: 'limit', message: `Must be an integer from 1 to ${LIMITS.listMaxLimit}` });
-    }
-  }
-  let afterTaskId: string | undefined;
+  const limit = parseLimit(rawLimit, LIMITS.listDefaultLimit, LIMITS.listMaxLimit, details);
+  let position: ListPosition | undefined;
   if (cursor !== undefined) {
     try {
-      afterTaskId = decodeCursor(userId, cursor);
+      position = decodeCursor(userId, cursor);
     } catch (error) {
       if (!(error instanceof ValidationError)) throw error;
       details.push(...error.details);
@@ -57,11 +65,56 @@ async function listTasks({ event, userId, store }: RouteContext): Promise<HttpRe
   }
   if (details.length > 0) throw new ValidationError('Invalid query parameters', details);
 
-  const page = await store.list(userId, { limit, afterTaskId });
-  return jsonResponse(200, {
-    tasks: page.tasks,
-    nextCursor: page.lastTaskId === undefined ? null : encodeCursor(userId, page.lastTaskId),
-  });
+  // Taken before the first page is read: the syncToken must cover what commits during the listing.
+  const listStartedAt = position?.listStartedAt ?? now().getTime();
+  const page = await store.list(userId, { limit, afterTaskId: position?.afterTaskId });
+  const body: ListTasksResponse =
+    page.lastTaskId === undefined
+      ? { tasks: page.tasks, nextCursor: null, syncToken: encodeSyncToken(userId, listSyncPosition(listStartedAt)) }
+      : { tasks: page.tasks, nextCursor: encodeCursor(userId, { afterTaskId: page.lastTaskId, listStartedAt }) };
+  return jsonResponse(200, body);
+}
+
+/** The change feed: each changed task's latest state since a sync token (change-feed.ts). */
+async function listChanges({ event, userId, store, changeLog, now, retentionSeconds }: RouteContext): Promise<HttpResponse> {
+  const { limit: rawLimit, since } = event.queryStringParameters ?? {};
+  const details: ValidationDetail[] = [];
+  const limit = parseLimit(rawLimit, CHANGE_FEED.changesDefaultLimit, CHANGE_FEED.changesMaxLimit, details);
+  let position: FeedPosition | undefined;
+  if (since === undefined) {
+    details.push({ field: 'since', message: 'Required: the syncToken of the last list or changes answer' });
+  } else {
+    try {
+      position = decodeSyncToken(userId, since);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      details.push(...error.details);
+    }
+  }
+  if (details.length > 0 || !position) throw new ValidationError('Invalid query parameters', details);
+
+  // Taken before anything is read: the safety window counts back from here.
+  const requestStartedAt = now().getTime();
+  if (isExpired(position, requestStartedAt, retentionSeconds)) {
+    throw new ResyncRequiredError('The sync token is older than the change history kept; list all tasks again');
+  }
+  const { entries, more } = await changeLog.read(userId, entryRange(position), limit);
+  const items = await store.getMany(userId, [...new Set(entries.map((entry) => entry.taskId))]);
+  const page = buildChangesPage({ position, requestStartedAt, entries, moreEntries: more, items });
+  const body: ChangesResponse = {
+    changes: page.changes,
+    syncToken: encodeSyncToken(userId, page.next),
+    hasMore: page.hasMore,
+  };
+  return jsonResponse(200, body);
+}
+
+/** An integer query parameter from 1 to `max`; an empty or non-integer one is a 400. */
+function parseLimit(raw: string | undefined, fallback: number, max: number, details: ValidationDetail[]): number {
+  if (raw === undefined) return fallback;
+  const limit = /^\d{1,4}$/.test(raw) ? Number(raw) : NaN;
+  if (!(limit >= 1 && limit <= max)) details.push({ field: 'limit', message: `Must be an integer from 1 to ${max}` });
+  return limit;
 }
 
 async function createTask({ userId, body, store, now, newId }: RouteContext): Promise<HttpResponse> {
@@ -79,6 +132,7 @@ async function createTask({ userId, body, store, now, newId }: RouteContext): Pr
   };
   const outcome = await store.create(userId, task);
   if (outcome.created) return taskResponse(201, outcome.task);
+  if ('deleted' in outcome) throw new TaskDeletedError(`The task ${task.id} was deleted; it is never recreated`);
   // A retry of the same create (same client id, same content) is answered with
   // what was stored, whatever happened to it since; anything else is a clash.
   const { existing } = outcome;
@@ -110,9 +164,9 @@ async function completeTask({ event, userId, body, store, now }: RouteContext): 
   return taskResponse(200, task);
 }
 
-async function deleteTask({ event, userId, store }: RouteContext): Promise<HttpResponse> {
+async function deleteTask({ event, userId, store, now }: RouteContext): Promise<HttpResponse> {
   const expected = parseIfMatch(header(event, 'if-match'));
-  await store.remove(userId, pathTaskId(event), expected);
+  await store.remove(userId, pathTaskId(event), now().toISOString(), expected);
   return noContentResponse();
 }
 

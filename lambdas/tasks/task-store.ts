@@ -1,6 +1,6 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import {
-  DeleteCommand,
+  BatchGetCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -9,10 +9,24 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { TABLES } from '../../lib/definitions.js';
 import type { Task } from '../contract.js';
-import { NotFoundError, PreconditionFailedError, ServiceUnavailableError, TooManyRequestsError } from './errors.js';
+import type { StoredTask } from './change-feed.js';
+import type { ChangeLog } from './change-log.js';
+import { NotFoundError, PreconditionFailedError, ServiceUnavailableError } from './errors.js';
+import { call, unexpected } from './store-call.js';
 
 /** A row of the tasks table (the agreed item shape); on the wire `taskId` is `id` and `userId` is dropped. */
 export type TaskItem = Omit<Task, 'id'> & { userId: string; taskId: string };
+
+/**
+ * What a delete leaves for the retention: the next version, no content. It
+ * answers 404 everywhere, keeps a replayed create from recreating the task,
+ * and tells the change feed and the broadcaster the delete's version.
+ */
+export type TombstoneItem = Pick<TaskItem, 'userId' | 'taskId' | 'createdAt' | 'updatedAt' | 'version'> & {
+  deleted: true;
+  /** TTL (epoch seconds): delete time + retention. */
+  expiresAt: number;
+};
 
 export interface TaskChanges {
   title?: string;
@@ -26,7 +40,10 @@ export interface TaskPage {
   lastTaskId?: string;
 }
 
-export type CreateOutcome = { created: true; task: Task } | { created: false; existing: Task };
+export type CreateOutcome =
+  | { created: true; task: Task }
+  | { created: false; existing: Task }
+  | { created: false; deleted: true };
 
 /** Versions an If-Match allows; undefined means any existing task. */
 export type ExpectedVersions = readonly number[] | undefined;
@@ -45,44 +62,72 @@ export interface TaskStore {
   create(userId: string, task: Task): Promise<CreateOutcome>;
   /** Applies the changes and bumps the version, even when the values are unchanged. */
   update(userId: string, taskId: string, changes: TaskChanges, at: string, expected: ExpectedVersions): Promise<Task>;
-  remove(userId: string, taskId: string, expected: ExpectedVersions): Promise<void>;
+  /** Leaves a tombstone with the next version (TombstoneItem). */
+  remove(userId: string, taskId: string, at: string, expected: ExpectedVersions): Promise<void>;
+  /** Current items of these tasks, strongly consistent; absent ids do not exist. */
+  getMany(userId: string, taskIds: readonly string[]): Promise<Map<string, StoredTask>>;
+}
+
+export interface DynamoTaskStoreOptions {
+  tableName: string;
+  /** Every write records its change here first (change-log.ts). */
+  changeLog: Pick<ChangeLog, 'record'>;
+  /** How long tombstones are kept (TTL). */
+  retentionSeconds: number;
 }
 
 const PK = TABLES.tasks.partitionKey.name;
 const SK = TABLES.tasks.sortKey.name;
+/** BatchGetItem's limit per call. */
+const BATCH_GET_MAX_KEYS = 100;
+const BATCH_GET_MAX_ROUNDS = 8;
 
-export function createDynamoTaskStore(client: DynamoDBDocumentClient, tableName: string): TaskStore {
+export function createDynamoTaskStore(client: DynamoDBDocumentClient, options: DynamoTaskStoreOptions): TaskStore {
+  const { tableName, changeLog, retentionSeconds } = options;
+  const expiresAt = (at: string) => Math.ceil(Date.parse(at) / 1000) + retentionSeconds;
+  // The change entry goes first and alone: a task write without its entry could
+  // be skipped by the feed, an entry without its write is harmless (change-feed.ts).
+  const recordChange = (userId: string, taskId: string, at: string) => changeLog.record(userId, taskId, at);
+
   return {
     async get(userId, taskId) {
       const { Item } = await call(() =>
         client.send(new GetCommand({ TableName: tableName, Key: key(userId, taskId), ConsistentRead: true })),
       );
-      return Item ? toTask(Item) : undefined;
+      return Item && !isTombstone(Item) ? toTask(Item) : undefined;
     },
 
     async list(userId, { limit, afterTaskId }) {
       // One extra item tells whether another page exists, so the last page
-      // never hands out a cursor to an empty page.
-      const { Items = [], LastEvaluatedKey } = await call(() =>
-        client.send(
-          new QueryCommand({
-            TableName: tableName,
-            KeyConditionExpression: '#pk = :userId',
-            ExpressionAttributeNames: { '#pk': PK },
-            ExpressionAttributeValues: { ':userId': userId },
-            ScanIndexForward: true,
-            Limit: limit + 1,
-            // Built from the caller's id and a validated task id only, never from client-supplied keys.
-            ...(afterTaskId ? { ExclusiveStartKey: key(userId, afterTaskId) } : {}),
-            // A client refetches right after its own write or a reconnect; it must see it.
-            ConsistentRead: true,
-          }),
-        ),
-      );
-      const tasks = Items.slice(0, limit).map(toTask);
-      // Items.length > limit: there is more. Fewer with a LastEvaluatedKey: the 1 MB page limit cut it short.
-      const more = Items.length > limit || (LastEvaluatedKey !== undefined && tasks.length > 0);
-      return more ? { tasks, lastTaskId: tasks.at(-1)?.id } : { tasks };
+      // never hands out a cursor to an empty page. Tombstones are filtered
+      // out after DynamoDB's Limit counts them, so read on until the page is
+      // full or the partition ends.
+      const found: Record<string, unknown>[] = [];
+      // Built from the caller's id and a validated task id only, never from client-supplied keys.
+      let startKey: Record<string, unknown> | undefined = afterTaskId ? key(userId, afterTaskId) : undefined;
+      do {
+        const { Items = [], LastEvaluatedKey }: { Items?: Record<string, unknown>[]; LastEvaluatedKey?: Record<string, unknown> } =
+          await call(() =>
+            client.send(
+              new QueryCommand({
+                TableName: tableName,
+                KeyConditionExpression: '#pk = :userId',
+                FilterExpression: 'attribute_not_exists(#deleted)',
+                ExpressionAttributeNames: { '#pk': PK, '#deleted': 'deleted' },
+                ExpressionAttributeValues: { ':userId': userId },
+                ScanIndexForward: true,
+                Limit: limit + 1 - found.length,
+                ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+                // A client refetches right after its own write or a reconnect; it must see it.
+                ConsistentRead: true,
+              }),
+            ),
+          );
+        found.push(...Items);
+        startKey = LastEvaluatedKey;
+      } while (startKey !== undefined && found.length <= limit);
+      const tasks = found.slice(0, limit).map(toTask);
+      return found.length > limit ? { tasks, lastTaskId: tasks.at(-1)?.id } : { tasks };
     },
 
     async create(userId, task) {
@@ -96,6 +141,7 @@ export function createDynamoTaskStore(client: DynamoDBDocumentClient, tableName:
         updatedAt: task.updatedAt,
         version: task.version,
       };
+      await recordChange(userId, task.id, task.createdAt);
       try {
         await call(() =>
           client.send(
@@ -113,6 +159,7 @@ export function createDynamoTaskStore(client: DynamoDBDocumentClient, tableName:
         const existing = conditionFailureItem(error);
         if (existing === undefined) throw error;
         if (existing === null) throw unexpected('Conditional put failed without returning the existing item', error);
+        if (isTombstone(existing)) return { created: false, deleted: true };
         return { created: false, existing: toTask(existing) };
       }
     },
@@ -128,6 +175,8 @@ export function createDynamoTaskStore(client: DynamoDBDocumentClient, tableName:
         sets.push(`#${field} = :${field}`);
       }
       const condition = versionCondition(expected, values);
+      names['#deleted'] = 'deleted';
+      await recordChange(userId, taskId, at);
       try {
         const { Attributes } = await call(() =>
           client.send(
@@ -150,18 +199,30 @@ export function createDynamoTaskStore(client: DynamoDBDocumentClient, tableName:
       }
     },
 
-    async remove(userId, taskId, expected) {
-      const values: Record<string, unknown> = {};
+    async remove(userId, taskId, at, expected) {
+      const values: Record<string, unknown> = { ':at': at, ':one': 1, ':true': true, ':expiresAt': expiresAt(at) };
       const condition = versionCondition(expected, values);
+      await recordChange(userId, taskId, at);
       try {
         await call(() =>
           client.send(
-            new DeleteCommand({
+            new UpdateCommand({
               TableName: tableName,
               Key: key(userId, taskId),
+              UpdateExpression:
+                'SET #deleted = :true, #version = #version + :one, #updatedAt = :at, #expiresAt = :expiresAt REMOVE #title, #description, #completed',
               ConditionExpression: condition,
-              ExpressionAttributeNames: { '#sk': SK, ...(expected ? { '#version': 'version' } : {}) },
-              ...(expected ? { ExpressionAttributeValues: values } : {}),
+              ExpressionAttributeNames: {
+                '#sk': SK,
+                '#deleted': 'deleted',
+                '#version': 'version',
+                '#updatedAt': 'updatedAt',
+                '#expiresAt': 'expiresAt',
+                '#title': 'title',
+                '#description': 'description',
+                '#completed': 'completed',
+              },
+              ExpressionAttributeValues: values,
               ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
             }),
           ),
@@ -170,6 +231,34 @@ export function createDynamoTaskStore(client: DynamoDBDocumentClient, tableName:
         throw conditionFailure(error);
       }
     },
+
+    async getMany(userId, taskIds) {
+      const found = new Map<string, StoredTask>();
+      const chunks: string[][] = [];
+      for (let i = 0; i < taskIds.length; i += BATCH_GET_MAX_KEYS) chunks.push(taskIds.slice(i, i + BATCH_GET_MAX_KEYS));
+      await Promise.all(
+        chunks.map(async (chunk) => {
+          let keys: Record<string, unknown>[] = chunk.map((taskId) => key(userId, taskId));
+          for (let round = 0; keys.length > 0; round++) {
+            if (round === BATCH_GET_MAX_ROUNDS) throw new ServiceUnavailableError('The task store is busy, retry later');
+            // UnprocessedKeys come back under load: retry them with a growing pause.
+            if (round > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** round));
+            const { Responses, UnprocessedKeys } = await call(() =>
+              client.send(
+                new BatchGetCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true } } }),
+              ),
+            );
+            for (const item of Responses?.[tableName] ?? []) {
+              const stored = toStored(item);
+              found.set(stored.kind === 'task' ? stored.task.id : stored.taskId, stored);
+            }
+            keys = (UnprocessedKeys?.[tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];
+          }
+        }),
+      );
+      return found;
+    },
+
   };
 }
 
@@ -179,13 +268,14 @@ function key(userId: string, taskId: string): Record<string, string> {
 
 /** `attribute_exists` plus, with If-Match, the allowed versions; adds their values to `values`. */
 function versionCondition(expected: ExpectedVersions, values: Record<string, unknown>): string {
-  if (expected === undefined) return 'attribute_exists(#sk)';
+  const exists = 'attribute_exists(#sk) AND attribute_not_exists(#deleted)';
+  if (expected === undefined) return exists;
   const placeholders = expected.map((version, i) => {
     values[`:v${i}`] = version;
     return `:v${i}`;
   });
   const versions = placeholders.length === 1 ? `#version = ${placeholders[0]}` : `#version IN (${placeholders.join(', ')})`;
-  return `attribute_exists(#sk) AND ${versions}`;
+  return `${exists} AND ${versions}`;
 }
 
 /**
@@ -197,7 +287,8 @@ function versionCondition(expected: ExpectedVersions, values: Record<string, unk
 function conditionFailure(error: unknown): unknown {
   const current = conditionFailureItem(error);
   if (current === undefined) return error;
-  if (current === null) return new NotFoundError('Task not found', { cause: error });
+  // A tombstone is a missing task on every route.
+  if (current === null || isTombstone(current)) return new NotFoundError('Task not found', { cause: error });
   return new PreconditionFailedError('The task has changed since that version', toTask(current), { cause: error });
 }
 
@@ -222,6 +313,17 @@ function fromAttributeValues(item: Record<string, AttributeValue>): Record<strin
   );
 }
 
+function isTombstone(item: Record<string, unknown>): boolean {
+  return item.deleted === true;
+}
+
+function toStored(item: Record<string, unknown>): StoredTask {
+  if (!isTombstone(item)) return { kind: 'task', task: toTask(item) };
+  const { taskId, version } = item;
+  if (typeof taskId !== 'string' || typeof version !== 'number') throw unexpected(`Malformed tombstone ${String(taskId)}`);
+  return { kind: 'tombstone', taskId, version };
+}
+
 function toTask(item: Record<string, unknown>): Task {
   const { taskId, title, description, completed, createdAt, updatedAt, version } = item;
   if (
@@ -236,54 +338,4 @@ function toTask(item: Record<string, unknown>): Task {
     throw unexpected(`Malformed task item ${String(taskId)}`);
   }
   return { id: taskId, title, description, completed, createdAt, updatedAt, version };
-}
-
-function unexpected(message: string, cause?: unknown): Error {
-  const error = new Error(message, { cause });
-  error.name = 'TaskStoreError';
-  return error;
-}
-
-// DynamoDB error names (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html).
-const THROTTLING_ERRORS = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded']);
-const UNAVAILABLE_ERRORS = new Set([
-  'InternalServerError',
-  'ServiceUnavailable',
-  'ServiceUnavailableException',
-  // The SDK's node-http-handler names connection and request timeouts this way.
-  'TimeoutError',
-]);
-const NETWORK_ERROR_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-]);
-
-/** Runs one SDK call and turns "try again later" failures into their domain errors, by name or code. */
-async function call<T>(send: () => Promise<T>): Promise<T> {
-  try {
-    return await send();
-  } catch (error) {
-    if (!(error instanceof Error)) throw error;
-    if (THROTTLING_ERRORS.has(error.name)) {
-      throw new TooManyRequestsError('Too many requests, retry later', { cause: error });
-    }
-    if (UNAVAILABLE_ERRORS.has(error.name) || isNetworkError(error)) {
-      throw new ServiceUnavailableError('The task store is unavailable, retry later', { cause: error });
-    }
-    throw error;
-  }
-}
-
-function isNetworkError(error: Error): boolean {
-  const { code } = error as { code?: unknown };
-  if (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) return true;
-  // Node's happy-eyeballs connect (autoSelectFamily) reports an AggregateError of per-address failures.
-  return error instanceof AggregateError && error.errors.some((inner) => inner instanceof Error && isNetworkError(inner));
 }

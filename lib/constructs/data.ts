@@ -13,18 +13,28 @@ export interface DataStoreProps {
 }
 
 /**
- * The two tables, built from TABLES (the definitions DynamoDB Local gets too):
+ * The three tables, built from TABLES (the definitions DynamoDB Local gets too):
  * on-demand, point-in-time recovery, encrypted with the AWS-owned key.
  */
 export class DataStore extends Construct {
   readonly tasksTable: dynamodb.Table;
   readonly connectionsTable: dynamodb.Table;
+  /** The change feed's entries; kept and dropped with the tasks table, which it indexes. */
+  readonly changesTable: dynamodb.Table;
 
   constructor(scope: Construct, id: string, props: DataStoreProps = {}) {
     super(scope, id);
     const tasksRemoval = props.tasksRemovalPolicy ?? RemovalPolicy.RETAIN;
 
     this.tasksTable = tableFrom(this, TABLES.tasks, {
+      removalPolicy: tasksRemoval,
+      deletionProtection: tasksRemoval === RemovalPolicy.RETAIN,
+    });
+
+    // A retained tasks table with a fresh, empty changes table would let sync
+    // tokens issued before the teardown skip what changed in between, so the
+    // entries live and die with the tasks (they expire by TTL anyway).
+    this.changesTable = tableFrom(this, TABLES.changes, {
       removalPolicy: tasksRemoval,
       deletionProtection: tasksRemoval === RemovalPolicy.RETAIN,
     });

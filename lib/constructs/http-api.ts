@@ -18,6 +18,10 @@ export interface Throttle {
 export interface TasksHttpApiProps {
   readonly projectRoot: string;
   readonly tasksTable: dynamodb.ITable;
+  /** The change feed's entries (TABLES.changes). */
+  readonly changesTable: dynamodb.ITable;
+  /** CHANGE_RETENTION_SECONDS of the tasks function. */
+  readonly changeRetentionSeconds: string;
   /** `iss` the JWT authorizer accepts: the Cognito user pool URL. */
   readonly jwtIssuer: string;
   /** Accepted `aud` (ID token) or `client_id` (access token): the app client id. */
@@ -31,16 +35,21 @@ export interface TasksHttpApiProps {
 }
 
 /**
- * Only what the tasks handler calls (lambdas/tasks): no Scan, no batch or
- * transaction APIs, no table management.
+ * Only what the tasks handler calls on the tasks table (lambdas/tasks): no
+ * Scan, no DeleteItem (a delete leaves a tombstone; TTL removes it), no batch
+ * writes or transactions, no table management. BatchGetItem serves the
+ * change feed.
  */
 export const TASKS_API_TABLE_ACTIONS = [
   'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
   'dynamodb:PutItem',
   'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
   'dynamodb:Query',
 ];
+
+/** What the tasks handler calls on the changes table (lambdas/tasks/change-log.ts): record and read entries. */
+export const TASKS_API_CHANGES_ACTIONS = ['dynamodb:PutItem', 'dynamodb:Query'];
 
 /**
  * Access log fields of the HTTP API. Deliberately no `$context.path` or query
@@ -121,7 +130,11 @@ export class TasksHttpApi extends Construct {
         const fn = new TaskSyncFunction(this, pascal(route.fn), {
           fn: route.fn,
           projectRoot: props.projectRoot,
-          environment: { tasksTable: props.tasksTable.tableName },
+          environment: {
+            tasksTable: props.tasksTable.tableName,
+            changesTable: props.changesTable.tableName,
+            changeRetentionSeconds: props.changeRetentionSeconds,
+          },
           ...(props.logRetention ? { logRetention: props.logRetention } : {}),
         });
         this.functions[route.fn] = fn;
@@ -140,6 +153,7 @@ export class TasksHttpApi extends Construct {
     const tasksApi = this.functions.tasksApi;
     if (!tasksApi) throw new Error('HTTP_ROUTES has no route for tasksApi');
     props.tasksTable.grant(tasksApi.role, ...TASKS_API_TABLE_ACTIONS);
+    props.changesTable.grant(tasksApi.role, ...TASKS_API_CHANGES_ACTIONS);
 
     this.url = this.api.apiEndpoint;
   }

@@ -27,6 +27,10 @@ export interface RealtimeProps {
   readonly projectRoot: string;
   readonly tasksTable: dynamodb.ITable;
   readonly connectionsTable: dynamodb.ITable;
+  /** The change feed's entries: `ping` with `since` asks whether any follow the token. */
+  readonly changesTable: dynamodb.ITable;
+  /** CHANGE_RETENTION_SECONDS of the `$default` function. */
+  readonly changeRetentionSeconds: string;
   /** `iss` the WebSocket authorizer accepts (the Cognito user pool URL). */
   readonly jwtIssuer: string;
   /** `aud`/`client_id` the WebSocket authorizer accepts (the app client id). */
@@ -114,7 +118,12 @@ export class Realtime extends Construct {
     const connectionsEnv = { connectionsTable: props.connectionsTable.tableName };
     const connect = fn(WS_ROUTES.$connect, connectionsEnv);
     const disconnect = fn(WS_ROUTES.$disconnect, connectionsEnv);
-    const fallback = fn(WS_ROUTES.$default, {});
+    const fallback = fn(WS_ROUTES.$default, {
+      changesTable: props.changesTable.tableName,
+      changeRetentionSeconds: props.changeRetentionSeconds,
+    });
+    // The heartbeat's `behind` is one Query (Limit 1, COUNT) on the changes table.
+    props.changesTable.grant(fallback.role, 'dynamodb:Query');
 
     const authorizer = new WebSocketLambdaAuthorizer('TokenAuthorizer', authorizerFn.function, {
       identitySource: [WS_AUTHORIZER.identitySource],

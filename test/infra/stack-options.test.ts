@@ -67,6 +67,15 @@ describe('deploy-time context switches', () => {
     expect(stackPropsFromContext(app)).toEqual({ retainData: false, selfSignUp: true, domainPrefix: 'demo-1' });
   });
 
+  it('reads tombstoneRetentionDays as whole days and refuses anything else', () => {
+    expect(stackPropsFromContext(new App({ context: { tombstoneRetentionDays: '7' } }))).toEqual({ tombstoneRetentionDays: 7 });
+    for (const bad of ['0', '1.5', 'week', '400']) {
+      expect(() => stackPropsFromContext(new App({ context: { tombstoneRetentionDays: bad } })), bad).toThrow(
+        /tombstoneRetentionDays must be a whole number of days/,
+      );
+    }
+  });
+
   it('refuses a switch that is not true or false', () => {
     const app = new App({ context: { retainData: 'no' } });
     expect(() => stackPropsFromContext(app)).toThrow(/retainData must be true or false/);

@@ -42,6 +42,23 @@ describe('data tables', () => {
     expect(table.Properties.StreamSpecification).toEqual({ StreamViewType: 'NEW_AND_OLD_IMAGES' });
   });
 
+  it('expires tombstones of the tasks table on the expiresAt TTL attribute', () => {
+    const table = tableResource(logicalId(synth.stack.data.tasksTable));
+    expect(table.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+  });
+
+  it('keys the changes table by userId and changeKey, expires entries by TTL and gives it no stream and no index', () => {
+    const table = tableResource(logicalId(synth.stack.data.changesTable));
+    expect(table.Properties.KeySchema).toEqual([
+      { AttributeName: 'userId', KeyType: 'HASH' },
+      { AttributeName: 'changeKey', KeyType: 'RANGE' },
+    ]);
+    expect(table.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+    expect(table.Properties.StreamSpecification).toBeUndefined();
+    expect(table.Properties.GlobalSecondaryIndexes).toBeUndefined();
+    expect(table.Properties.LocalSecondaryIndexes).toBeUndefined();
+  });
+
   it('keys connections by userId and connectionId and expires them on the expiresAt TTL attribute', () => {
     const table = tableResource(logicalId(synth.stack.data.connectionsTable));
     expect(table.Properties.KeySchema).toEqual([
@@ -52,8 +69,8 @@ describe('data tables', () => {
     expect(table.Properties.StreamSpecification).toBeUndefined();
   });
 
-  it('bills both tables on demand with point-in-time recovery', () => {
-    for (const table of [synth.stack.data.tasksTable, synth.stack.data.connectionsTable]) {
+  it('bills every table on demand with point-in-time recovery', () => {
+    for (const table of [synth.stack.data.tasksTable, synth.stack.data.changesTable, synth.stack.data.connectionsTable]) {
       const props = tableResource(logicalId(table)).Properties;
       expect(props.BillingMode).toBe('PAY_PER_REQUEST');
       expect(props.ProvisionedThroughput).toBeUndefined();
@@ -61,10 +78,12 @@ describe('data tables', () => {
     }
   });
 
-  it('retains the tasks table with deletion protection and destroys the connections table', () => {
-    const tasks = tableResource(logicalId(synth.stack.data.tasksTable));
-    expect(tasks.DeletionPolicy).toBe('Retain');
-    expect(tasks.Properties.DeletionProtectionEnabled).toBe(true);
+  it('retains the tasks and changes tables with deletion protection and destroys the connections table', () => {
+    for (const table of [synth.stack.data.tasksTable, synth.stack.data.changesTable]) {
+      const kept = tableResource(logicalId(table));
+      expect(kept.DeletionPolicy).toBe('Retain');
+      expect(kept.Properties.DeletionProtectionEnabled).toBe(true);
+    }
     const connections = tableResource(logicalId(synth.stack.data.connectionsTable));
     expect(connections.DeletionPolicy).toBe('Delete');
   });
@@ -263,6 +282,11 @@ describe('Lambda functions', () => {
     const env = (fn: FunctionName) =>
       tableResource(logicalId(synth.stack.functions[fn].function)).Properties.Environment.Variables;
     expect(env('tasksApi')[ENV.tasksTable]).toEqual(ref(synth.stack.data.tasksTable));
+    for (const fn of ['tasksApi', 'wsDefault'] as const) {
+      expect(env(fn)[ENV.changesTable]).toEqual(ref(synth.stack.data.changesTable));
+      // 30 days unless -c tombstoneRetentionDays says otherwise.
+      expect(env(fn)[ENV.changeRetentionSeconds]).toBe(String(30 * 86_400));
+    }
     for (const fn of ['wsConnect', 'wsDisconnect', 'broadcaster'] as const) {
       expect(env(fn)[ENV.connectionsTable]).toEqual(ref(synth.stack.data.connectionsTable));
     }
@@ -289,12 +313,13 @@ describe('IAM per function', () => {
   const expectStatements = (fn: FunctionName, expected: Statement[]) =>
     expect(sorted(roleStatements(synth.template, synth.stack.functions[fn].role))).toEqual(sorted([logs(fn), ...expected]));
 
-  it('lets tasksApi only get, put, update, delete and query the tasks table', () => {
+  it('lets tasksApi only get, batch-get, put, update and query tasks (no DeleteItem: deletes leave tombstones), and put and query change entries', () => {
     expectStatements('tasksApi', [
       {
-        actions: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+        actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
         resource: getAtt(synth.stack.data.tasksTable, 'Arn'),
       },
+      { actions: ['dynamodb:PutItem', 'dynamodb:Query'], resource: getAtt(synth.stack.data.changesTable, 'Arn') },
     ]);
   });
 
@@ -304,9 +329,12 @@ describe('IAM per function', () => {
     expectStatements('wsDisconnect', [{ actions: ['dynamodb:DeleteItem'], resource: connections }]);
   });
 
-  it('gives the authorizer and $default nothing but their logs', () => {
+  it('gives the authorizer nothing but its logs', () => {
     expectStatements('wsAuthorizer', []);
-    expectStatements('wsDefault', []);
+  });
+
+  it('lets $default only query the changes table (the heartbeat with since)', () => {
+    expectStatements('wsDefault', [{ actions: ['dynamodb:Query'], resource: getAtt(synth.stack.data.changesTable, 'Arn') }]);
   });
 
   it('lets the broadcaster read the stream, query and delete connections, post to this stage and fail over to its queue', () => {

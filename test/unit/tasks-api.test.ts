@@ -9,7 +9,6 @@ import {
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 import {
-  DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -37,9 +36,16 @@ const ID = '01JDZ3V8Q6T3N4W0F2H7K9M5PX';
 const GENERATED_ID = '01JDZ40000AAAAAAAAAAAAAAAA';
 const logger = { error: vi.fn(), warn: vi.fn() };
 
+const RETENTION_SECONDS = 30 * 86_400;
+// The change log is its own module with its own tests (change-log, integration);
+// here it only has to be called before each write.
+const changeLog = { record: vi.fn(async () => undefined), read: vi.fn(), hasAfter: vi.fn() };
+const taskStore = () => createDynamoTaskStore(client, { tableName: 'tasks', changeLog, retentionSeconds: RETENTION_SECONDS });
+
 function api(overrides: Partial<TasksApiDeps> = {}) {
   return createTasksApi({
-    store: createDynamoTaskStore(client, 'tasks'),
+    store: taskStore(),
+    changeLog,
     now: () => NOW,
     newId: () => GENERATED_ID,
     logger,
@@ -89,6 +95,23 @@ function conditionFailed(current?: Task): ConditionalCheckFailedException {
     message: 'The conditional request failed',
     $metadata: { httpStatusCode: 400 },
     ...(current ? { Item: rawRow(current) } : {}),
+  });
+}
+
+/** A failed condition on a tombstone: DynamoDB returns the tombstone item. */
+function tombstoneConditionFailed(version: number): ConditionalCheckFailedException {
+  return new ConditionalCheckFailedException({
+    message: 'The conditional request failed',
+    $metadata: { httpStatusCode: 400 },
+    Item: {
+      userId: { S: DEFAULT_SUB },
+      taskId: { S: ID },
+      deleted: { BOOL: true },
+      version: { N: String(version) },
+      createdAt: { S: NOW.toISOString() },
+      updatedAt: { S: NOW.toISOString() },
+      expiresAt: { N: '1800000000' },
+    },
   });
 }
 
@@ -256,7 +279,6 @@ describe('tasks API size and media type', () => {
   it('accepts body-less GET, PATCH and DELETE without a content type', async () => {
     ddb.on(QueryCommand).resolves({ Items: [] });
     ddb.on(UpdateCommand).resolves({ Attributes: row(stored({ completed: true, version: 3 })) });
-    ddb.on(DeleteCommand).resolves({});
     const list = await call({ routeKey: 'GET /tasks' });
     const patch = await call({ routeKey: 'PATCH /tasks/{id}/complete', pathParameters: { id: ID } });
     const remove = await call({ routeKey: 'DELETE /tasks/{id}', pathParameters: { id: ID } });
@@ -297,7 +319,7 @@ describe('POST /tasks', () => {
 
   it('generates sortable ULIDs by default, in creation order within one millisecond', async () => {
     ddb.on(PutCommand).resolves({});
-    const handler = createTasksApi({ store: createDynamoTaskStore(client, 'tasks'), now: () => NOW, logger });
+    const handler = createTasksApi({ store: taskStore(), changeLog, now: () => NOW, logger });
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
       ids.push(json<Task>(await handler(httpEvent({ routeKey: 'POST /tasks', body: { title: `t${i}` } }))).id);
@@ -419,12 +441,13 @@ describe('GET /tasks', () => {
     ddb.on(QueryCommand).resolves({ Items: tasks(3).map((t) => row(t)) });
     const res = await call({ routeKey: 'GET /tasks' });
     expect(res.statusCode).toBe(200);
-    expect(json<ListTasksResponse>(res)).toEqual({ tasks: tasks(3), nextCursor: null });
+    expect(json<ListTasksResponse>(res)).toEqual({ tasks: tasks(3), nextCursor: null, syncToken: expect.any(String) });
     const input = ddb.commandCalls(QueryCommand)[0]?.args[0].input;
     expect(input).toMatchObject({
       TableName: 'tasks',
       KeyConditionExpression: '#pk = :userId',
-      ExpressionAttributeNames: { '#pk': 'userId' },
+      FilterExpression: 'attribute_not_exists(#deleted)',
+      ExpressionAttributeNames: { '#pk': 'userId', '#deleted': 'deleted' },
       ExpressionAttributeValues: { ':userId': DEFAULT_SUB },
       ScanIndexForward: true,
       Limit: LIMITS.listDefaultLimit + 1,
@@ -440,21 +463,30 @@ describe('GET /tasks', () => {
     const first = json<ListTasksResponse>(await call({ routeKey: 'GET /tasks', query: 'limit=2' }));
     expect(first.tasks).toEqual(tasks(2));
     expect(first.nextCursor).toEqual(expect.any(String));
+    expect(first.syncToken).toBeUndefined();
 
     const query = `limit=2&cursor=${encodeURIComponent(first.nextCursor ?? '')}`;
     const second = json<ListTasksResponse>(await call({ routeKey: 'GET /tasks', query }));
-    expect(second).toEqual({ tasks: tasks(3).slice(2), nextCursor: null });
+    expect(second).toEqual({ tasks: tasks(3).slice(2), nextCursor: null, syncToken: expect.any(String) });
     expect(ddb.commandCalls(QueryCommand)[1]?.args[0].input.ExclusiveStartKey).toEqual({
       userId: DEFAULT_SUB,
       taskId: tasks(2)[1]?.id,
     });
   });
 
-  it('hands out a cursor when DynamoDB cut the page short (1 MB limit)', async () => {
-    ddb.on(QueryCommand).resolves({ Items: tasks(2).map((t) => row(t)), LastEvaluatedKey: { userId: DEFAULT_SUB, taskId: 'x' } });
-    const page = json<ListTasksResponse>(await call({ routeKey: 'GET /tasks', query: 'limit=5' }));
-    expect(page.tasks).toHaveLength(2);
-    expect(page.nextCursor).toBe(encodeCursor(DEFAULT_SUB, tasks(2)[1]?.id ?? ''));
+  it('reads on when DynamoDB stopped early (1 MB limit, or tombstones filtered out) until the page is full', async () => {
+    const all = tasks(5);
+    ddb
+      .on(QueryCommand)
+      .resolvesOnce({ Items: all.slice(0, 2).map((t) => row(t)), LastEvaluatedKey: { userId: DEFAULT_SUB, taskId: all[1]!.id } })
+      .resolvesOnce({ Items: [], LastEvaluatedKey: { userId: DEFAULT_SUB, taskId: 'tombstones-only' } })
+      .resolvesOnce({ Items: all.slice(2).map((t) => row(t)) });
+    const page = json<ListTasksResponse>(await call({ routeKey: 'GET /tasks', query: 'limit=3' }));
+    expect(page.tasks).toEqual(all.slice(0, 3));
+    expect(page.nextCursor).toBe(encodeCursor(DEFAULT_SUB, { afterTaskId: all[2]!.id, listStartedAt: NOW.getTime() }));
+    const inputs = ddb.commandCalls(QueryCommand).map((c) => c.args[0].input);
+    expect(inputs.map((input) => input.Limit)).toEqual([4, 2, 2]);
+    expect(inputs[2]?.ExclusiveStartKey).toEqual({ userId: DEFAULT_SUB, taskId: 'tombstones-only' });
   });
 
   it('ignores query parameters other than limit and cursor', async () => {
@@ -482,7 +514,7 @@ describe('GET /tasks', () => {
   });
 
   it('answers 400 for a cursor issued to another user', async () => {
-    const theirs = encodeCursor('someone-else', ID);
+    const theirs = encodeCursor('someone-else', { afterTaskId: ID, listStartedAt: NOW.getTime() });
     const res = await call({ routeKey: 'GET /tasks', query: `cursor=${theirs}` });
     expect(res.statusCode).toBe(400);
     expect(errorOf(res).details).toEqual([{ field: 'cursor', message: expect.any(String) }]);
@@ -517,7 +549,7 @@ describe('PUT /tasks/{id}', () => {
     expect(input).toMatchObject({
       Key: { userId: DEFAULT_SUB, taskId: ID },
       UpdateExpression: 'SET #updatedAt = :updatedAt, #version = #version + :one, #title = :title',
-      ConditionExpression: 'attribute_exists(#sk)',
+      ConditionExpression: 'attribute_exists(#sk) AND attribute_not_exists(#deleted)',
       ExpressionAttributeValues: { ':updatedAt': NOW.toISOString(), ':one': 1, ':title': 'Oat milk' },
       ReturnValues: 'ALL_NEW',
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -570,7 +602,7 @@ describe('PUT /tasks/{id}', () => {
     ddb.on(UpdateCommand).resolves({ Attributes: row(stored({ version: 3 })) });
     await call({ routeKey: 'PUT /tasks/{id}', pathParameters: { id: ID }, body: { title: 'x' }, headers: { 'if-match': '"2"' } });
     const input = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
-    expect(input?.ConditionExpression).toBe('attribute_exists(#sk) AND #version = :v0');
+    expect(input?.ConditionExpression).toBe('attribute_exists(#sk) AND attribute_not_exists(#deleted) AND #version = :v0');
     expect(input?.ExpressionAttributeValues?.[':v0']).toBe(2);
   });
 
@@ -583,10 +615,10 @@ describe('PUT /tasks/{id}', () => {
   });
 
   it.each([
-    ['*', 'attribute_exists(#sk)'],
-    ['W/"2"', 'attribute_exists(#sk) AND #version = :v0'],
-    ['2', 'attribute_exists(#sk) AND #version = :v0'],
-    ['"1", "2"', 'attribute_exists(#sk) AND #version IN (:v0, :v1)'],
+    ['*', 'attribute_exists(#sk) AND attribute_not_exists(#deleted)'],
+    ['W/"2"', 'attribute_exists(#sk) AND attribute_not_exists(#deleted) AND #version = :v0'],
+    ['2', 'attribute_exists(#sk) AND attribute_not_exists(#deleted) AND #version = :v0'],
+    ['"1", "2"', 'attribute_exists(#sk) AND attribute_not_exists(#deleted) AND #version IN (:v0, :v1)'],
   ])('accepts If-Match %s', async (ifMatch, condition) => {
     ddb.on(UpdateCommand).resolves({ Attributes: row(stored()) });
     const res = await call({ routeKey: 'PUT /tasks/{id}', pathParameters: { id: ID }, body: { title: 'x' }, headers: { 'if-match': ifMatch } });
@@ -654,34 +686,62 @@ describe('PATCH /tasks/{id}/complete', () => {
 });
 
 describe('DELETE /tasks/{id}', () => {
-  it('answers 204 with no body and no content type', async () => {
-    ddb.on(DeleteCommand).resolves({});
+  it('answers 204 and leaves a tombstone: the next version, no content, expiring after the retention', async () => {
+    ddb.on(UpdateCommand).resolves({});
     const res = await call({ routeKey: 'DELETE /tasks/{id}', pathParameters: { id: ID } });
     expect(res.statusCode).toBe(204);
     expect(res.body).toBeUndefined();
     expect(res.headers['content-type']).toBeUndefined();
-    expect(ddb.commandCalls(DeleteCommand)[0]?.args[0].input).toMatchObject({
+    const input = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
+    expect(input).toMatchObject({
       Key: { userId: DEFAULT_SUB, taskId: ID },
-      ConditionExpression: 'attribute_exists(#sk)',
+      ConditionExpression: 'attribute_exists(#sk) AND attribute_not_exists(#deleted)',
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
+    expect(input?.UpdateExpression).toBe(
+      'SET #deleted = :true, #version = #version + :one, #updatedAt = :at, #expiresAt = :expiresAt REMOVE #title, #description, #completed',
+    );
+    expect(input?.ExpressionAttributeValues).toMatchObject({
+      ':at': NOW.toISOString(),
+      ':expiresAt': NOW.getTime() / 1000 + RETENTION_SECONDS,
     });
   });
 
+  it('records the change before it writes the task', async () => {
+    const order: string[] = [];
+    changeLog.record.mockImplementationOnce(async () => {
+      order.push('change');
+    });
+    ddb.on(UpdateCommand).callsFake(() => {
+      order.push('task');
+      return {};
+    });
+    await call({ routeKey: 'DELETE /tasks/{id}', pathParameters: { id: ID } });
+    expect(order).toEqual(['change', 'task']);
+    expect(changeLog.record).toHaveBeenCalledWith(DEFAULT_SUB, ID, NOW.toISOString());
+  });
+
   it('answers 404 when the task is not there', async () => {
-    ddb.on(DeleteCommand).rejects(conditionFailed());
+    ddb.on(UpdateCommand).rejects(conditionFailed());
     const res = await call({ routeKey: 'DELETE /tasks/{id}', pathParameters: { id: ID } });
+    expect(res.statusCode).toBe(404);
+  });
+
+  it('answers 404 when the task is already a tombstone, whatever If-Match says', async () => {
+    ddb.on(UpdateCommand).rejects(tombstoneConditionFailed(3));
+    const res = await call({ routeKey: 'DELETE /tasks/{id}', pathParameters: { id: ID }, headers: { 'if-match': '"3"' } });
     expect(res.statusCode).toBe(404);
   });
 
   it('answers 412 with the current task on a stale If-Match', async () => {
     const current = stored({ version: 2 });
-    ddb.on(DeleteCommand).rejects(conditionFailed(current));
+    ddb.on(UpdateCommand).rejects(conditionFailed(current));
     const res = await call({ routeKey: 'DELETE /tasks/{id}', pathParameters: { id: ID }, headers: { 'if-match': '"1"' } });
     expect(res.statusCode).toBe(412);
     expect(errorOf(res).current).toEqual(current);
-    const input = ddb.commandCalls(DeleteCommand)[0]?.args[0].input;
-    expect(input?.ConditionExpression).toBe('attribute_exists(#sk) AND #version = :v0');
-    expect(input?.ExpressionAttributeValues).toEqual({ ':v0': 1 });
+    const input = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
+    expect(input?.ConditionExpression).toBe('attribute_exists(#sk) AND attribute_not_exists(#deleted) AND #version = :v0');
+    expect(input?.ExpressionAttributeValues).toMatchObject({ ':v0': 1 });
   });
 });
 

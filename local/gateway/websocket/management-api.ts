@@ -21,12 +21,20 @@ export interface ManagementStats {
   tooLarge: number;
   /** Posts failed on purpose by `faults` (429 or 500, frame not delivered). */
   injectedFaults: number;
+  /** Posts answered 200 but never delivered on purpose by `faults.postDropRate`. */
+  droppedPosts: number;
 }
 
 /** Fault injection for fault tests; never set by `npm start` unless asked for on the command line. */
 export interface ManagementFaults {
   /** Fraction (0–1) of POSTs answered 429 LimitExceededException or 500 InternalServerErrorException, alternately, without delivering. */
-  postErrorRate: number;
+  postErrorRate?: number;
+  /**
+   * Fraction (0–1) of POSTs answered 200 and never delivered, as a half-dead
+   * connection does (TCP still open, the frame lost). Route responses
+   * (AUTH_SUCCESS, PONG) do not pass through here and are unaffected.
+   */
+  postDropRate?: number;
   /** Default: Math.random. */
   random?: () => number;
 }
@@ -67,8 +75,18 @@ function decodeSegment(segment: string): string | undefined {
 export function createManagementApi(options: ManagementApiOptions): ManagementApi {
   const { stage, registry, logger } = options;
   const maxPayloadBytes = options.maxPayloadBytes ?? LIMITS.wsMessageMaxBytes;
-  const stats: ManagementStats = { posts: 0, postedBytes: 0, gone: 0, gets: 0, deletes: 0, tooLarge: 0, injectedFaults: 0 };
+  const stats: ManagementStats = {
+    posts: 0,
+    postedBytes: 0,
+    gone: 0,
+    gets: 0,
+    deletes: 0,
+    tooLarge: 0,
+    injectedFaults: 0,
+    droppedPosts: 0,
+  };
   const faultRate = options.faults?.postErrorRate ?? 0;
+  const dropRate = options.faults?.postDropRate ?? 0;
   const random = options.faults?.random ?? Math.random;
 
   const fail = (res: ServerResponse, status: number, errorType: string, message: string, requestId: string): void =>
@@ -113,8 +131,9 @@ export function createManagementApi(options: ManagementApiOptions): ManagementAp
           }
           const connection = live(connectionId);
           if (!connection) return gone();
+          if (dropRate > 0 && random() < dropRate) stats.droppedPosts++;
           // API Gateway delivers UTF-8 data as a text frame and anything else as binary.
-          connection.socket.send(read.body, { binary: !isUtf8(read.body) });
+          else connection.socket.send(read.body, { binary: !isUtf8(read.body) });
           stats.posts++;
           stats.postedBytes += read.body.length;
           res.writeHead(200, { 'x-amzn-RequestId': requestId, 'content-length': 0 });
