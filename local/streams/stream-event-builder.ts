@@ -56,9 +56,10 @@ export function toLambdaStreamRecord(record: StreamsRecord, context: StreamEvent
   if (source.SizeBytes !== undefined) dynamodb.SizeBytes = source.SizeBytes;
   if (source.StreamViewType !== undefined) dynamodb.StreamViewType = source.StreamViewType;
 
+  const ttlRemoval = isDynamoDbLocalTtlRemoval(record);
   const out: DynamoDBRecord = {
     eventID: record.eventID,
-    eventName: record.eventName,
+    eventName: ttlRemoval ? 'REMOVE' : record.eventName,
     eventVersion: record.eventVersion ?? '1.1',
     eventSource: record.eventSource ?? 'aws:dynamodb',
     awsRegion: context.awsRegion ?? record.awsRegion,
@@ -67,8 +68,25 @@ export function toLambdaStreamRecord(record: StreamsRecord, context: StreamEvent
   };
   if (record.userIdentity) {
     out.userIdentity = { type: record.userIdentity.Type, principalId: record.userIdentity.PrincipalId };
+  } else if (ttlRemoval) {
+    out.userIdentity = { ...TTL_USER_IDENTITY };
   }
   return out;
+}
+
+/** Who AWS names as the deleter of an item removed by TTL (time-to-live-ttl-streams). */
+export const TTL_USER_IDENTITY = { type: 'Service', principalId: 'dynamodb.amazonaws.com' } as const;
+
+/**
+ * DynamoDB Local (3.x) streams its TTL deletions with `eventName`
+ * `UNKNOWN_TO_SDK_VERSION` (its Java SDK's name for a value it has no enum
+ * for), an OldImage, no NewImage and no `userIdentity`. AWS streams the same
+ * deletion as a REMOVE by the DynamoDB service, which is what handlers are
+ * written against, so that is what the emulator delivers.
+ */
+function isDynamoDbLocalTtlRemoval(record: StreamsRecord): boolean {
+  const name = record.eventName as string | undefined;
+  return name !== undefined && !['INSERT', 'MODIFY', 'REMOVE'].includes(name) && !record.dynamodb?.NewImage && !!record.dynamodb?.OldImage;
 }
 
 /** `{ Records: [...] }`, the DynamoDBStreamEvent a stream event source mapping invokes with. */

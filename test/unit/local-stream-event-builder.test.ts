@@ -95,6 +95,18 @@ describe('stream event builder', () => {
     expect(user).not.toHaveProperty('userIdentity');
   });
 
+  it('delivers DynamoDB Local\'s TTL deletion (eventName UNKNOWN_TO_SDK_VERSION, no identity) as AWS does: a REMOVE by the DynamoDB service', () => {
+    // What DynamoDB Local 3.3 streams when TTL deletes an item (seen with GetRecords).
+    const source = streamsRecord({ eventName: 'UNKNOWN_TO_SDK_VERSION' as never });
+    delete source.dynamodb!.NewImage;
+
+    const record = toLambdaStreamRecord(source, { eventSourceARN: STREAM_ARN });
+
+    expect(record.eventName).toBe('REMOVE');
+    expect(record.userIdentity).toEqual({ type: 'Service', principalId: 'dynamodb.amazonaws.com' });
+    expect(record.dynamodb!.OldImage).toEqual(source.dynamodb!.OldImage);
+  });
+
   it('base64-encodes binary values, nested ones included, and keeps every other type as JSON has it', () => {
     const bytes = new Uint8Array([0, 1, 2, 250]);
 

@@ -9,6 +9,7 @@ import {
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -18,7 +19,9 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HTTP_ROUTES, LIMITS } from '../../lib/definitions.js';
-import type { ErrorBody, ListTasksResponse, Task } from '../../lambdas/contract.js';
+import type { ChangesResponse, ErrorBody, ListTasksResponse, Task } from '../../lambdas/contract.js';
+import { changeKey, WINDOW_MS } from '../../lambdas/tasks/change-feed.js';
+import { decodeSyncToken, encodeSyncToken } from '../../lambdas/tasks/sync-token.js';
 import { createTasksApi, type TasksApiDeps } from '../../lambdas/tasks/api.js';
 import { encodeCursor } from '../../lambdas/tasks/cursor.js';
 import type { HttpResponse } from '../../lambdas/tasks/http.js';
@@ -803,5 +806,54 @@ describe('tasks API store failures', () => {
     ddb.on(PutCommand).rejects(conditionFailed());
     const res = await call({ routeKey: 'POST /tasks', body: { id: ID, title: 'x' } });
     expect(res.statusCode).toBe(500);
+  });
+});
+
+describe('change feed routes', () => {
+  const since = (at: number) => encodeSyncToken(DEFAULT_SUB, { since: at, after: '', passEnd: 0 });
+
+  it('answers a replayed create of a deleted id with 409 TASK_DELETED and does not recreate it', async () => {
+    ddb.on(PutCommand).rejects(tombstoneConditionFailed(2));
+    const res = await call({ routeKey: 'POST /tasks', body: { id: ID, title: 'Buy milk' } });
+    expect(res.statusCode).toBe(409);
+    expect(errorOf(res).code).toBe('TASK_DELETED');
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(1);
+  });
+
+  it('answers GET /tasks/changes from the entries after the token and the tasks\u2019 current items', async () => {
+    changeLog.read.mockResolvedValueOnce({ entries: [{ key: changeKey(NOW.getTime() - 5, ID), taskId: ID }], more: false });
+    ddb.on(BatchGetCommand).resolves({ Responses: { tasks: [row(stored({ version: 4 }))] } });
+    const res = await call({ routeKey: 'GET /tasks/changes', query: `since=${since(NOW.getTime() - 60_000)}&limit=10` });
+    expect(res.statusCode).toBe(200);
+    const body = json<ChangesResponse>(res);
+    expect(body.changes).toEqual([{ type: 'upsert', task: stored({ version: 4 }) }]);
+    expect(body.hasMore).toBe(false);
+    expect(decodeSyncToken(DEFAULT_SUB, body.syncToken).since).toBe(NOW.getTime() - WINDOW_MS);
+    expect(changeLog.read).toHaveBeenCalledWith(DEFAULT_SUB, expect.any(Object), 10);
+    expect(ddb.commandCalls(BatchGetCommand)[0]?.args[0].input.RequestItems?.tasks).toMatchObject({
+      Keys: [{ userId: DEFAULT_SUB, taskId: ID }],
+      ConsistentRead: true,
+    });
+  });
+
+  it('answers 410 RESYNC_REQUIRED for a token older than the retention, before reading anything', async () => {
+    const res = await call({ routeKey: 'GET /tasks/changes', query: `since=${since(NOW.getTime() - RETENTION_SECONDS * 1000 - 1)}` });
+    expect(res.statusCode).toBe(410);
+    expect(errorOf(res).code).toBe('RESYNC_REQUIRED');
+    expect(changeLog.read).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    ['no since', ''],
+    ['a garbage since', 'since=abc'],
+    ['another user\u2019s token', `since=${encodeSyncToken('someone-else', { since: 1, after: '', passEnd: 0 })}`],
+    ['limit 0', `since=SINCE&limit=0`],
+    ['limit 1001', `since=SINCE&limit=1001`],
+    ['an empty limit', `since=SINCE&limit=`],
+  ])('answers 400 VALIDATION_FAILED for %s', async (_label, query) => {
+    const res = await call({ routeKey: 'GET /tasks/changes', query: query.replace('SINCE', since(NOW.getTime())) });
+    expect(res.statusCode).toBe(400);
+    expect(errorOf(res).code).toBe('VALIDATION_FAILED');
+    expect(changeLog.read).not.toHaveBeenCalled();
   });
 });

@@ -1,7 +1,23 @@
-import { describe, expect, it } from 'vitest';
-import { handler } from '../../lambdas/ws-default.js';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { CHANGE_FEED } from '../../lib/definitions.js';
+import { handleDefaultRoute, type HeartbeatDeps } from '../../lambdas/connections/client-messages.js';
 import type { ServerFrame } from '../../lambdas/contract.js';
+import { changeKey, WINDOW_MS } from '../../lambdas/tasks/change-feed.js';
+import { encodeSyncToken } from '../../lambdas/tasks/sync-token.js';
 import { messageEvent } from './fixtures/ws-events.js';
+
+const NOW = Date.parse('2026-12-01T10:00:00.000Z');
+const RETENTION_SECONDS = 30 * 86_400;
+const hasAfter = vi.fn<HeartbeatDeps['changeLog']['hasAfter']>();
+const onError = vi.fn();
+const heartbeat: HeartbeatDeps = { changeLog: { hasAfter }, retentionSeconds: RETENTION_SECONDS, now: () => new Date(NOW), onError };
+
+afterEach(() => {
+  vi.clearAllMocks();
+});
+
+type Handler = (event: ReturnType<typeof messageEvent>) => Promise<{ statusCode: number; body?: string }>;
+let handler: Handler = (event) => handleDefaultRoute(event, heartbeat);
 
 async function answer(body: string, opts: Parameters<typeof messageEvent>[1] = { userId: 'user-a' }) {
   const result = await handler(messageEvent(body, { connectionId: 'conn-1', ...opts }));
@@ -50,5 +66,61 @@ describe('ws-default', () => {
 
   it('does not take the user id from the message body', async () => {
     expect(await answer('{"action":"hello","userId":"mallory"}')).toMatchObject({ userId: 'user-a' });
+  });
+
+  describe('ping with since (the heartbeat of the change feed)', () => {
+    const token = (userId: string, since: number) => encodeSyncToken(userId, { since, after: '', passEnd: 0 });
+
+    it('answers behind: true when the user has entries after the token, asking from the token\u2019s first key', async () => {
+      hasAfter.mockResolvedValueOnce(true);
+      const since = NOW - 60_000;
+      expect(await answer(JSON.stringify({ action: 'ping', since: token('user-a', since) }))).toEqual({ type: 'PONG', behind: true });
+      expect(hasAfter).toHaveBeenCalledWith('user-a', { exclusiveStart: expect.any(String) });
+      const start = hasAfter.mock.calls[0]![1].exclusiveStart;
+      expect(changeKey(since, 'A') > start && changeKey(since - 1, 'Z') < start).toBe(true);
+    });
+
+    it('answers behind: false when nothing follows the token', async () => {
+      hasAfter.mockResolvedValueOnce(false);
+      expect(await answer(JSON.stringify({ action: 'ping', since: token('user-a', NOW - WINDOW_MS) }))).toEqual({
+        type: 'PONG',
+        behind: false,
+      });
+    });
+
+    it('answers behind: true without a read for a token past the retention, so the pull gets 410', async () => {
+      const old = NOW - RETENTION_SECONDS * 1000 - 1;
+      expect(await answer(JSON.stringify({ action: 'ping', since: token('user-a', old) }))).toEqual({ type: 'PONG', behind: true });
+      expect(hasAfter).not.toHaveBeenCalled();
+    });
+
+    it('answers behind: true when the feed cannot be read, and reports the error', async () => {
+      hasAfter.mockRejectedValueOnce(new Error('DynamoDB is down'));
+      expect(await answer(JSON.stringify({ action: 'ping', since: token('user-a', NOW) }))).toEqual({ type: 'PONG', behind: true });
+      expect(onError).toHaveBeenCalledTimes(1);
+    });
+
+    it.each([
+      ['garbage', 'not-a-token'],
+      ['another user\u2019s token', token('user-b', NOW)],
+      ['a number', 42],
+      ['an empty string', ''],
+    ])('answers %s as since with ERROR BAD_REQUEST and reads nothing', async (_label, since) => {
+      const frame = await answer(JSON.stringify({ action: 'ping', since }));
+      expect(frame).toMatchObject({ type: 'ERROR', code: 'BAD_REQUEST' });
+      expect(hasAfter).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('the deployed handler file', () => {
+    beforeAll(async () => {
+      vi.stubEnv('CHANGES_TABLE', 'changes');
+      vi.stubEnv('CHANGE_RETENTION_SECONDS', String(CHANGE_FEED.minRetentionSeconds));
+      handler = (await import('../../lambdas/ws-default.js')).handler;
+    });
+
+    it('answers ping without since from its own module, no store involved', async () => {
+      expect(await answer('{"action":"ping"}')).toEqual({ type: 'PONG' });
+    });
   });
 });
