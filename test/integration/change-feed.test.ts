@@ -7,7 +7,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TABLES } from '../../lib/definitions.js';
 import { createChangeLog } from '../../lambdas/tasks/change-log.js';
 import { createDynamoTaskStore } from '../../lambdas/tasks/task-store.js';
-import { apiClient, getToken, SocketClient, taskEvents } from '../support/clients.js';
+import { apiClient, getToken, SocketClient, taskEvents, type ApiResponse } from '../support/clients.js';
 import { forge } from '../support/tokens.js';
 import '../support/stack-info.js';
 
@@ -17,9 +17,11 @@ import '../support/stack-info.js';
 const stack = inject('stack');
 const newUser = () => `feed-${randomUUID()}`;
 /** The task API with a JSON body as third argument. */
-type Api = <T = any>(method: string, path: string, body?: unknown) => ReturnType<ReturnType<typeof apiClient>>;
-const jsonApi = (raw: ReturnType<typeof apiClient>): Api => (method, path, body) =>
-  raw(method, path, body === undefined ? {} : { body });
+type Api = <T = any>(method: string, path: string, body?: unknown) => Promise<ApiResponse<T>>;
+const jsonApi =
+  (raw: ReturnType<typeof apiClient>): Api =>
+  <T,>(method: string, path: string, body?: unknown) =>
+    raw<T>(method, path, body === undefined ? {} : { body });
 
 const sockets: SocketClient[] = [];
 afterAll(async () => {
