@@ -10,6 +10,8 @@ class FakeSocket implements SocketLike {
   sent: unknown[] = [];
   /** The WebSocket API answers {"action":"ping"} with PONG; a dead link does not. */
   answerPings = true;
+  /** How long the answer takes (0: at once). */
+  pongDelayMs = 0;
   closed: { code?: number; reason?: string } | null = null;
   onopen: SocketLike['onopen'] = null;
   onmessage: SocketLike['onmessage'] = null;
@@ -19,7 +21,10 @@ class FakeSocket implements SocketLike {
   send(data: string) {
     const message = JSON.parse(data) as { action: string };
     this.sent.push(message);
-    if (message.action === 'ping' && this.answerPings) queueMicrotask(() => this.receive({ type: 'PONG' }));
+    if (message.action === 'ping' && this.answerPings) {
+      if (this.pongDelayMs > 0) setTimeout(() => this.receive({ type: 'PONG' }), this.pongDelayMs);
+      else queueMicrotask(() => this.receive({ type: 'PONG' }));
+    }
   }
   close(code?: number, reason?: string) {
     this.closed = { code, reason };
@@ -52,7 +57,7 @@ function fakeNetwork(online = true): NetworkStatus & { set(online: boolean): voi
   };
 }
 
-function setup(opts: { online?: boolean; random?: () => number } = {}) {
+function setup(opts: { online?: boolean; random?: () => number; heartbeatMs?: number; since?: () => string | null } = {}) {
   const sockets: FakeSocket[] = [];
   const statuses: ConnectionStatus[] = [];
   const frames: ServerFrame[] = [];
@@ -72,6 +77,8 @@ function setup(opts: { online?: boolean; random?: () => number } = {}) {
     },
     network,
     random: opts.random ?? (() => 0.5),
+    heartbeatMs: opts.heartbeatMs,
+    pingSince: opts.since,
   });
   const last = () => sockets.at(-1)!;
   return { live, sockets, statuses, frames, network, onConnected, last };
@@ -163,6 +170,65 @@ describe('LiveSocket', () => {
     await vi.advanceTimersByTimeAsync(HEARTBEAT_MS);
 
     expect(last().sent).toEqual([{ action: 'hello' }, { action: 'ping' }, { action: 'ping' }]);
+  });
+
+  it('sends the current sync token as `since` with every ping, and a plain ping without one', async () => {
+    let token: string | null = null;
+    const { live, last } = setup({ since: () => token });
+    live.start();
+    await settle();
+    last().open();
+
+    await vi.advanceTimersByTimeAsync(HEARTBEAT_MS);
+    token = 'tok-1';
+    await vi.advanceTimersByTimeAsync(HEARTBEAT_MS);
+    token = 'tok-2';
+    await vi.advanceTimersByTimeAsync(HEARTBEAT_MS);
+
+    expect(last().sent).toEqual([{ action: 'hello' }, { action: 'ping' }, { action: 'ping', since: 'tok-1' }, { action: 'ping', since: 'tok-2' }]);
+  });
+
+  it('pings at the configured heartbeat period', async () => {
+    const { live, last } = setup({ heartbeatMs: 1000 });
+    live.start();
+    await settle();
+    last().open();
+
+    await vi.advanceTimersByTimeAsync(999);
+    expect(last().sent).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(4001);
+    expect(last().sent).toHaveLength(6);
+  });
+
+  it('keeps a connection whose pongs come later than the next ping, with a heartbeat shorter than the pong timeout', async () => {
+    const { live, sockets } = setup({ heartbeatMs: 1000 });
+    live.start();
+    await settle();
+    sockets[0]!.pongDelayMs = 1500;
+    sockets[0]!.open();
+
+    await vi.advanceTimersByTimeAsync(PONG_TIMEOUT_MS * 3);
+
+    expect(sockets).toHaveLength(1);
+    expect(sockets[0]!.closed).toBeNull();
+    expect(sockets[0]!.sent.length).toBeGreaterThan(PONG_TIMEOUT_MS / 1000);
+  });
+
+  it('replaces a connection that stops answering a short heartbeat, PONG_TIMEOUT_MS after the first unanswered ping', async () => {
+    const { live, sockets } = setup({ heartbeatMs: 1000 });
+    live.start();
+    await settle();
+    sockets[0]!.open();
+    await vi.advanceTimersByTimeAsync(5_000);
+    sockets[0]!.answerPings = false;
+
+    // The ping at 6 s is the first unanswered one; the later pings do not push the deadline out.
+    await vi.advanceTimersByTimeAsync(1_000 + PONG_TIMEOUT_MS - 1);
+    expect(sockets).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+
+    expect(sockets[0]!.closed).toEqual({ code: 1000, reason: 'no pong' });
+    expect(sockets).toHaveLength(2);
   });
 
   it('replaces a connection that stops answering pings', async () => {

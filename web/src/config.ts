@@ -24,7 +24,10 @@ export function parseConfig(raw: unknown): RuntimeConfig {
   const str = (v: unknown) => typeof v === 'string' && v.length > 0;
   if (!c || !str(c.apiUrl) || !str(c.wsUrl) || !c.auth) throw new ConfigError('config.json lacks apiUrl, wsUrl or auth');
   const a = c.auth as Record<string, unknown>;
-  if (a.mode === 'local' && str(a.tokenUrl)) return c as RuntimeConfig;
-  if (a.mode === 'cognito' && str(a.domain) && str(a.clientId)) return c as RuntimeConfig;
+  // A heartbeat that is not a sane period is ignored: the production default applies.
+  const { heartbeatMs, ...rest } = c;
+  const config = (typeof heartbeatMs === 'number' && heartbeatMs >= 100 && heartbeatMs <= 3_600_000 ? c : rest) as RuntimeConfig;
+  if (a.mode === 'local' && str(a.tokenUrl)) return config;
+  if (a.mode === 'cognito' && str(a.domain) && str(a.clientId)) return config;
   throw new ConfigError(`config.json has an unusable auth block (mode ${String(a.mode)})`);
 }

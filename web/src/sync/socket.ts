@@ -27,6 +27,10 @@ export interface LiveSocketOptions {
   createSocket?: (url: string) => SocketLike;
   network?: NetworkStatus;
   random?: () => number;
+  /** Ping period (config.json `heartbeatMs`); default HEARTBEAT_MS. */
+  heartbeatMs?: number;
+  /** The sync token a ping carries as `since`, so PONG says whether changes were missed. */
+  pingSince?(): string | null;
 }
 
 export function socketUrl(wsUrl: string, token: string): string {
@@ -35,7 +39,8 @@ export function socketUrl(wsUrl: string, token: string): string {
 
 /**
  * One WebSocket per tab to the WebSocket API, kept alive across the things
- * API Gateway and networks do to it: the 10-minute idle timeout (heartbeat),
+ * API Gateway and networks do to it: the 10-minute idle timeout (heartbeat,
+ * which also asks whether changes were missed: `since`, PONG `behind`),
  * the 2-hour maximum duration (planned reconnect), drops (backoff with full
  * jitter) and going offline (wait for the `online` event).
  */
@@ -126,6 +131,7 @@ export class LiveSocket {
     ws.onmessage = (ev) => {
       if (ws !== this.ws) return;
       clearTimeout(this.timers.pong);
+      this.timers.pong = undefined;
       const frame = parseFrame(ev.data);
       if (frame) this.options.onFrame(frame);
     };
@@ -151,10 +157,13 @@ export class LiveSocket {
 
   private scheduleHeartbeat(): void {
     this.timers.heartbeat = setTimeout(() => {
-      if (!this.send({ action: 'ping' })) return;
-      this.timers.pong = setTimeout(() => this.reconnectNow('no pong'), PONG_TIMEOUT_MS);
+      const since = this.options.pingSince?.() ?? null;
+      if (!this.send(since === null ? { action: 'ping' } : { action: 'ping', since })) return;
+      // Counted from the first ping nothing answered since: with a heartbeat shorter than
+      // the pong timeout, later pings must not push the deadline out (nor leak timers).
+      this.timers.pong ??= setTimeout(() => this.reconnectNow('no pong'), PONG_TIMEOUT_MS);
       this.scheduleHeartbeat();
-    }, HEARTBEAT_MS);
+    }, this.options.heartbeatMs ?? HEARTBEAT_MS);
   }
 
   /** Before API Gateway's 2-hour cut: a fresh connection now, resynced like any other. */
