@@ -120,13 +120,48 @@ describe('api', () => {
     expect((error as NetworkError).cause).toBeInstanceOf(TypeError);
   });
 
-  it('lists every page by following nextCursor', async () => {
+  it('lists every page by following nextCursor, and keeps the last page’s syncToken', async () => {
     const second = { ...stored, id: '01JDTASK00000000000000000B' };
-    const { fn, seen } = fakeFetch(json(200, { tasks: [stored], nextCursor: 'c/1+' }), json(200, { tasks: [second], nextCursor: null }));
+    const { fn, seen } = fakeFetch(
+      json(200, { tasks: [stored], nextCursor: 'c/1+' }),
+      json(200, { tasks: [second], nextCursor: null, syncToken: 'sync/1+' }),
+    );
 
     const all = await createApi({ apiUrl: 'https://a/prod/', auth: tokens('t', 't'), fetch: fn }).listAllTasks();
 
-    expect(all).toEqual([stored, second]);
+    expect(all).toEqual({ tasks: [stored, second], syncToken: 'sync/1+' });
     expect(seen.map((s) => s.url)).toEqual(['https://a/prod/tasks', 'https://a/prod/tasks?cursor=c%2F1%2B']);
+  });
+
+  it('gives a null syncToken when the last page has none (a server without the change feed)', async () => {
+    const { fn } = fakeFetch(json(200, { tasks: [], nextCursor: null }));
+    expect(await createApi({ apiUrl: 'https://a', auth: tokens('t'), fetch: fn }).listAllTasks()).toEqual({ tasks: [], syncToken: null });
+  });
+
+  it('asks for the changes since a token, URL-encoded, and returns the body as is', async () => {
+    const body = { changes: [{ type: 'delete', taskId: stored.id, version: 5 }], syncToken: 'next', hasMore: false };
+    const { fn, seen } = fakeFetch(json(200, body), json(200, body));
+    const api = createApi({ apiUrl: 'https://a/prod', auth: tokens('t', 't'), fetch: fn });
+
+    expect(await api.listChanges('a/b+c=')).toEqual(body);
+    await api.listChanges('tok', 10);
+
+    expect(seen.map((s) => [s.method, s.url])).toEqual([
+      ['GET', 'https://a/prod/tasks/changes?since=a%2Fb%2Bc%3D'],
+      ['GET', 'https://a/prod/tasks/changes?since=tok&limit=10'],
+    ]);
+  });
+
+  it('turns 410 RESYNC_REQUIRED and a 409 TASK_DELETED into ApiErrors with their codes (not transient)', async () => {
+    const { fn } = fakeFetch(
+      json(410, { error: { code: 'RESYNC_REQUIRED', message: 'Sync token expired' } }),
+      json(409, { error: { code: 'TASK_DELETED', message: 'Task was deleted' } }),
+    );
+    const api = createApi({ apiUrl: 'https://a', auth: tokens('t', 't'), fetch: fn });
+    const gone = await api.listChanges('old').catch((e: unknown) => e);
+    const deleted = await api.createTask({ id: stored.id, title: 'x', description: '' }).catch((e: unknown) => e);
+    expect(gone).toMatchObject({ status: 410, code: 'RESYNC_REQUIRED', transient: false });
+    expect(deleted).toMatchObject({ status: 409, code: 'TASK_DELETED', transient: false });
+    expect(gone).toBeInstanceOf(ApiError);
   });
 });

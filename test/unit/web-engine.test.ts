@@ -1,28 +1,72 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Task } from '../../lambdas/contract.js';
+import type { ChangesResponse, Task } from '../../lambdas/contract.js';
 import { ApiError, NetworkError, PreconditionFailedError, UnauthorizedError, type Api } from '../../web/src/api.js';
+import { memoryRecordDb } from '../../web/src/idb.js';
 import { inTabLock } from '../../web/src/lock.js';
+import { UserDb } from '../../web/src/state/local-db.js';
 import { memoryStorage, type KeyValueStorage } from '../../web/src/storage.js';
 import { SyncEngine } from '../../web/src/sync/engine.js';
 import type { NetworkStatus } from '../../web/src/sync/network.js';
 import type { SocketLike } from '../../web/src/sync/socket.js';
+import { memoryTabHub, type TabChannel } from '../../web/src/sync/tabs.js';
 import { ulidFactory } from '../../web/src/ulid.js';
 
 const T0 = '2026-11-27T10:00:00.000Z';
+const A = '01JDTASK00000000000000000A';
+const B = '01JDTASK00000000000000000B';
+const C = '01JDTASK00000000000000000C';
 
 function task(overrides: Partial<Task> = {}): Task {
-  return { id: '01JDTASK00000000000000000A', title: 'Buy milk', description: '', completed: false, createdAt: T0, updatedAt: T0, version: 1, ...overrides };
+  return { id: A, title: 'Buy milk', description: '', completed: false, createdAt: T0, updatedAt: T0, version: 1, ...overrides };
 }
 
-/** The task routes in memory (versions, If-Match, idempotent create); `down` makes every call fail like a lost network. */
+/**
+ * The task routes in memory with the contract's rules: versions, If-Match,
+ * idempotent create, versioned deletes (a deleted id answers a create with
+ * 409 TASK_DELETED) and the change feed: every write is logged with a
+ * sequence number, a token is `t<seq>`, and `GET /tasks/changes` answers each
+ * id changed after the token once, with its latest state, oldest first.
+ * `down` makes every call fail like a lost network.
+ */
 class FakeServer implements Api {
   tasks = new Map<string, Task>();
+  deleted = new Map<string, number>();
   calls: string[] = [];
   down = false;
   failNext: Error[] = [];
+  /** Tokens older than this sequence number answer 410 (tombstones expired). */
+  expiredBefore = 0;
+  /** Largest page of changes (the real default is 1000). */
+  changesLimit = 1000;
+  /** While set, every call waits for it (a slow network). */
+  gate: Promise<void> | null = null;
+  private log: { seq: number; id: string }[] = [];
+  private seq = 0;
 
-  private enter(call: string, id?: string, ifMatch?: number | null): Task | undefined {
+  // ---- what other devices do (no call is recorded) ----
+  put(t: Task): Task {
+    this.tasks.set(t.id, structuredClone(t));
+    this.log.push({ seq: ++this.seq, id: t.id });
+    return t;
+  }
+  remove(id: string): number {
+    const version = this.tasks.get(id)!.version + 1;
+    this.tasks.delete(id);
+    this.deleted.set(id, version);
+    this.log.push({ seq: ++this.seq, id });
+    return version;
+  }
+  token(): string {
+    return `t${this.seq}`;
+  }
+  /** What PONG answers a ping with this `since`. */
+  behind(since: string): boolean {
+    return Number(since.slice(1)) < this.seq;
+  }
+
+  private async enter(call: string, id?: string, ifMatch?: number | null): Promise<Task | undefined> {
     this.calls.push(call);
+    if (this.gate) await this.gate;
     if (this.down) throw new NetworkError('offline');
     const error = this.failNext.shift();
     if (error) throw error;
@@ -36,40 +80,74 @@ class FakeServer implements Api {
   }
   private bump(held: Task, changes: Partial<Task>): Task {
     const next = { ...held, ...changes, version: held.version + 1, updatedAt: '2026-11-27T11:00:00.000Z' };
-    this.tasks.set(held.id, next);
-    return structuredClone(next);
+    return structuredClone(this.put(next));
   }
   async listTasks() {
-    this.enter('GET /tasks');
-    return { tasks: [...this.tasks.values()].map((t) => structuredClone(t)), nextCursor: null };
+    await this.enter('GET /tasks');
+    return { tasks: [...this.tasks.values()].sort((a, b) => (a.id < b.id ? -1 : 1)).map((t) => structuredClone(t)), nextCursor: null, syncToken: this.token() };
   }
   async listAllTasks() {
-    return (await this.listTasks()).tasks;
+    const { tasks, syncToken } = await this.listTasks();
+    return { tasks, syncToken };
+  }
+  async listChanges(since: string): Promise<ChangesResponse> {
+    await this.enter(`GET /tasks/changes?since=${since}`);
+    const m = /^t(\d+)$/.exec(since);
+    if (!m) throw new ApiError(400, 'VALIDATION_FAILED', 'since: not a sync token');
+    const from = Number(m[1]);
+    if (from < this.expiredBefore) throw new ApiError(410, 'RESYNC_REQUIRED', 'Sync token expired; list all tasks again');
+    const latest = new Map<string, number>();
+    for (const e of this.log) if (e.seq > from) latest.set(e.id, e.seq);
+    const ordered = [...latest].sort((a, b) => a[1] - b[1]);
+    const page = ordered.slice(0, this.changesLimit);
+    const hasMore = page.length < ordered.length;
+    return {
+      changes: page.map(([id]) => {
+        const held = this.tasks.get(id);
+        return held ? { type: 'upsert' as const, task: structuredClone(held) } : { type: 'delete' as const, taskId: id, version: this.deleted.get(id)! };
+      }),
+      syncToken: `t${hasMore ? page.at(-1)![1] : this.seq}`,
+      hasMore,
+    };
   }
   async createTask(input: { id: string; title: string; description: string }) {
-    this.enter(`POST ${input.title}`);
-    const created = { ...task(), ...input, version: 1 };
-    this.tasks.set(input.id, created);
-    return structuredClone(created);
+    await this.enter(`POST ${input.title}`);
+    if (this.deleted.has(input.id)) throw new ApiError(409, 'TASK_DELETED', 'Task was deleted');
+    const held = this.tasks.get(input.id);
+    if (held) return structuredClone(held);
+    return structuredClone(this.put({ ...task(), ...input, version: 1 }));
   }
   async updateTask(id: string, changes: { title?: string; description?: string }, ifMatch?: number | null) {
-    return this.bump(this.enter(`PUT ${id.slice(-1)} ${ifMatch}`, id, ifMatch)!, changes);
+    return this.bump((await this.enter(`PUT ${id.slice(-1)} ${ifMatch}`, id, ifMatch))!, changes);
   }
   async completeTask(id: string, completed: boolean, ifMatch?: number | null) {
-    return this.bump(this.enter(`PATCH ${id.slice(-1)} ${ifMatch}`, id, ifMatch)!, { completed });
+    return this.bump((await this.enter(`PATCH ${id.slice(-1)} ${ifMatch}`, id, ifMatch))!, { completed });
   }
   async deleteTask(id: string, ifMatch?: number | null) {
-    this.enter(`DELETE ${id.slice(-1)} ${ifMatch}`, id, ifMatch);
-    this.tasks.delete(id);
+    await this.enter(`DELETE ${id.slice(-1)} ${ifMatch}`, id, ifMatch);
+    this.remove(id);
+  }
+  /** Calls made since `from` (an index into `calls`). */
+  since(from: number): string[] {
+    return this.calls.slice(from);
   }
 }
 
 class FakeSocket implements SocketLike {
+  sent: { action: string; since?: string }[] = [];
   onopen: SocketLike['onopen'] = null;
   onmessage: SocketLike['onmessage'] = null;
   onclose: SocketLike['onclose'] = null;
   onerror: SocketLike['onerror'] = null;
-  send() {}
+  constructor(private readonly server: FakeServer) {}
+  send(data: string) {
+    const message = JSON.parse(data) as { action: string; since?: string };
+    this.sent.push(message);
+    if (message.action === 'ping') {
+      const pong = message.since === undefined ? { type: 'PONG' } : { type: 'PONG', behind: this.server.behind(message.since) };
+      queueMicrotask(() => this.receive(pong));
+    }
+  }
   close() {}
   receive(frame: unknown) {
     this.onmessage?.({ data: JSON.stringify(frame) });
@@ -88,8 +166,19 @@ function fakeNetwork(online: boolean): NetworkStatus & { set(online: boolean): v
   };
 }
 
-function engineFor(server: FakeServer, opts: { storage?: KeyValueStorage; online?: boolean } = {}) {
-  const storage = opts.storage ?? memoryStorage();
+/** The user's IndexedDB database, over memory; pass the same one to play a reload or a second tab. */
+const userDb = () => new UserDb(memoryRecordDb());
+
+interface EngineSetup {
+  db?: UserDb;
+  online?: boolean;
+  channel?: TabChannel;
+  legacyStorage?: KeyValueStorage;
+  heartbeatMs?: number;
+}
+
+function engineFor(server: FakeServer, opts: EngineSetup = {}) {
+  const db = opts.db ?? userDb();
   const network = fakeNetwork(opts.online ?? true);
   const sockets: FakeSocket[] = [];
   const onUnauthorized = vi.fn();
@@ -99,11 +188,14 @@ function engineFor(server: FakeServer, opts: { storage?: KeyValueStorage; online
     getToken: async () => 'token',
     onUnauthorized,
     userKey: 'sub-alice',
-    storage,
+    db,
+    channel: opts.channel,
+    legacyStorage: opts.legacyStorage,
     lock: inTabLock(),
     network,
+    heartbeatMs: opts.heartbeatMs,
     createSocket: () => {
-      const s = new FakeSocket();
+      const s = new FakeSocket(server);
       sockets.push(s);
       return s;
     },
@@ -116,10 +208,24 @@ function engineFor(server: FakeServer, opts: { storage?: KeyValueStorage; online
     sockets.at(-1)?.onopen?.({});
     await vi.advanceTimersByTimeAsync(0);
   }
-  return { engine, storage, network, sockets, onUnauthorized, connect };
+  const titles = () => engine.getState().tasks.map((t) => `${t.title} v${t.version}`);
+  return { engine, db, network, sockets, onUnauthorized, connect, titles };
 }
 
 const flush = () => vi.advanceTimersByTimeAsync(0);
+
+const updatedEvent = (t: Task) => ({ type: 'TASK_UPDATED', eventId: `e${t.id}${t.version}`, at: t.updatedAt, taskId: t.id, task: t });
+const deletedEvent = (id: string, version: number) => ({ type: 'TASK_DELETED', eventId: `d${id}`, at: T0, taskId: id, version });
+
+/** A user who used the dashboard before: their tasks, and what their browser kept (db). */
+async function returningUser(server: FakeServer) {
+  const db = userDb();
+  const first = engineFor(server, { db });
+  first.engine.start();
+  await first.connect();
+  first.engine.stop();
+  return db;
+}
 
 beforeEach(() => {
   vi.useFakeTimers({ now: Date.parse(T0) });
@@ -146,30 +252,29 @@ describe('SyncEngine', () => {
 
   it('applies live events by version and ignores a stale one', async () => {
     const server = new FakeServer();
-    const { engine, sockets, connect } = engineFor(server);
+    const { engine, sockets, connect, titles } = engineFor(server);
     engine.start();
     await connect();
-    const event = (t: Task) => ({ type: 'TASK_UPDATED', eventId: `e${t.version}`, at: t.updatedAt, taskId: t.id, task: t });
 
-    sockets[0]!.receive({ type: 'BATCH', events: [{ ...event(task()), type: 'TASK_CREATED' }, event(task({ version: 3, title: 'v3' }))] });
-    sockets[0]!.receive(event(task({ version: 2, title: 'stale' })));
+    sockets[0]!.receive({ type: 'BATCH', events: [{ ...updatedEvent(task()), type: 'TASK_CREATED' }, updatedEvent(task({ version: 3, title: 'v3' }))] });
+    sockets[0]!.receive(updatedEvent(task({ version: 2, title: 'stale' })));
 
-    expect(engine.getState().tasks.map((t) => [t.title, t.version])).toEqual([['v3', 3]]);
+    expect(titles()).toEqual(['v3 v3']);
   });
 
-  it('resyncs on reconnect and keeps offline changes on top until they are sent', async () => {
+  it('catches up on reconnect and keeps offline changes on top until they are sent', async () => {
     const server = new FakeServer();
-    server.tasks.set(task().id, task());
+    server.put(task());
     const { engine, network, connect } = engineFor(server);
     engine.start();
     await connect();
     network.set(false);
     server.down = true;
 
-    engine.updateTask(task().id, { title: 'edited offline' });
+    engine.updateTask(A, { title: 'edited offline' });
     await flush();
     // Meanwhile another device changes the description.
-    server.tasks.set(task().id, task({ version: 2, description: 'from the phone' }));
+    server.put(task({ version: 2, description: 'from the phone' }));
     expect(engine.getState().status).toBe('offline');
     expect(engine.getState().tasks[0]).toMatchObject({ title: 'edited offline', description: '', pending: true });
 
@@ -179,60 +284,56 @@ describe('SyncEngine', () => {
 
     expect(server.calls.filter((c) => !c.startsWith('GET'))).toEqual([`PUT A 1`]);
     expect(engine.getState().conflicts).toEqual([
-      { taskId: task().id, theirs: task({ version: 2, description: 'from the phone' }), mine: expect.objectContaining({ title: 'edited offline', description: 'from the phone' }) },
+      { taskId: A, theirs: task({ version: 2, description: 'from the phone' }), mine: expect.objectContaining({ title: 'edited offline', description: 'from the phone' }) },
     ]);
   });
 
   it('sends "keep mine" with the server’s version and clears the conflict', async () => {
     const server = new FakeServer();
-    server.tasks.set(task().id, task({ version: 2, title: 'theirs' }));
-    const { engine, storage, connect } = engineFor(server);
-    const outbox = engine.outbox;
-    outbox.enqueue({ kind: 'update', taskId: task().id, changes: { title: 'mine' }, baseVersion: 1 });
+    server.put(task({ version: 2, title: 'theirs' }));
+    const { engine, db, connect } = engineFor(server);
+    engine.outbox.enqueue({ kind: 'update', taskId: A, changes: { title: 'mine' }, baseVersion: 1 });
     engine.start();
     await connect();
     expect(engine.getState().conflicts).toHaveLength(1);
 
-    engine.resolveConflict(task().id, 'mine');
+    engine.resolveConflict(A, 'mine');
     await flush();
 
     expect(server.calls.filter((c) => c.startsWith('PUT'))).toEqual(['PUT A 1', 'PUT A 2']);
     expect(engine.getState().conflicts).toEqual([]);
     expect(engine.getState().tasks[0]).toMatchObject({ title: 'mine', version: 3, pending: false });
-    expect(storage.length).toBe(1); // only the cache is left
+    expect(await db.listOps()).toEqual([]);
   });
 
   it('turns an edit started before a remote change into a conflict instead of overwriting it', async () => {
     const server = new FakeServer();
-    server.tasks.set(task().id, task());
+    server.put(task());
     const { engine, sockets, connect } = engineFor(server);
     engine.start();
     await connect();
     const openedOn = engine.getState().tasks[0]!.version;
     // While the edit form is open, another device renames the task.
-    const renamed = task({ version: 2, title: 'renamed on the phone' });
-    server.tasks.set(renamed.id, renamed);
-    sockets[0]!.receive({ type: 'TASK_UPDATED', eventId: 'e2', at: T0, taskId: renamed.id, task: renamed });
+    const renamed = server.put(task({ version: 2, title: 'renamed on the phone' }));
+    sockets[0]!.receive(updatedEvent(renamed));
 
-    engine.updateTask(task().id, { title: 'renamed here' }, openedOn);
+    engine.updateTask(A, { title: 'renamed here' }, openedOn);
     await flush();
 
     expect(server.calls.filter((c) => c.startsWith('PUT'))).toEqual(['PUT A 1']);
-    expect(server.tasks.get(task().id)?.title).toBe('renamed on the phone');
-    expect(engine.getState().conflicts).toEqual([
-      { taskId: task().id, theirs: renamed, mine: expect.objectContaining({ title: 'renamed here' }) },
-    ]);
+    expect(server.tasks.get(A)?.title).toBe('renamed on the phone');
+    expect(engine.getState().conflicts).toEqual([{ taskId: A, theirs: renamed, mine: expect.objectContaining({ title: 'renamed here' }) }]);
   });
 
   it('rolls back a refused change and says so in a message', async () => {
     const server = new FakeServer();
-    server.tasks.set(task().id, task());
+    server.put(task());
     const { engine, connect } = engineFor(server);
     engine.start();
     await connect();
     server.failNext.push(new ApiError(400, 'VALIDATION_FAILED', 'description: not allowed'));
 
-    engine.updateTask(task().id, { description: 'nope' });
+    engine.updateTask(A, { description: 'nope' });
     expect(engine.getState().tasks[0]?.description).toBe('nope');
     await flush();
 
@@ -244,16 +345,17 @@ describe('SyncEngine', () => {
 
   it('keeps offline changes through a reload and sends them in order when back online', async () => {
     const server = new FakeServer();
-    const storage = memoryStorage();
-    const first = engineFor(server, { storage, online: false });
+    const db = userDb();
+    const first = engineFor(server, { db, online: false });
     first.engine.start();
+    await flush();
     const id = first.engine.createTask('Made offline')!;
     first.engine.setCompleted(id, true);
     await flush();
     first.engine.stop();
     expect(server.calls).toEqual([]);
 
-    const reloaded = engineFor(server, { storage, online: false });
+    const reloaded = engineFor(server, { db, online: false });
     reloaded.engine.start();
     await flush();
     expect(reloaded.engine.getState().tasks).toEqual([expect.objectContaining({ id, title: 'Made offline', completed: true, pending: true })]);
@@ -297,7 +399,7 @@ describe('SyncEngine', () => {
 
   it('shows loading, then an error when the first listing fails, then the tasks', async () => {
     const server = new FakeServer();
-    server.tasks.set(task().id, task());
+    server.put(task());
     server.failNext.push(new ApiError(503, 'SERVICE_UNAVAILABLE', 'store unavailable'));
     const { engine } = engineFor(server);
     expect(engine.getState().load).toBe('loading');
@@ -307,21 +409,14 @@ describe('SyncEngine', () => {
     expect(engine.getState()).toMatchObject({ load: 'error', loadError: 'Could not load your tasks: store unavailable' });
 
     await vi.advanceTimersByTimeAsync(250);
-    expect(engine.getState()).toMatchObject({ load: 'ready', loadError: null, tasks: [expect.objectContaining({ id: task().id })] });
+    expect(engine.getState()).toMatchObject({ load: 'ready', loadError: null, tasks: [expect.objectContaining({ id: A })] });
   });
 
-  it('shows the cached list at once after a reload, before any answer', async () => {
-    const server = new FakeServer();
-    server.tasks.set(task().id, task());
-    const storage = memoryStorage();
-    const first = engineFor(server, { storage });
-    first.engine.start();
-    await first.connect();
-    first.engine.stop();
-
-    const reloaded = engineFor(server, { storage, online: false });
-
-    expect(reloaded.engine.getState()).toMatchObject({ load: 'ready', tasks: [expect.objectContaining({ id: task().id })] });
+  it('says it is offline when there is nothing cached and no network', async () => {
+    const { engine } = engineFor(new FakeServer(), { online: false });
+    engine.start();
+    await flush();
+    expect(engine.getState()).toMatchObject({ load: 'error', loadError: expect.stringMatching(/offline/) });
   });
 
   it('refuses an empty title locally without queuing anything', () => {
@@ -330,30 +425,305 @@ describe('SyncEngine', () => {
     expect(engine.outbox.list()).toEqual([]);
     expect(engine.getState().messages[0]?.text).toMatch(/title needs 1 to 200/);
   });
+});
 
-  it('shows another tab’s queued change when its storage event arrives', () => {
+describe('SyncEngine catch-up with the change feed', () => {
+  it('lists everything on a first visit, keeps the last page’s syncToken, and sends it with the heartbeat', async () => {
     const server = new FakeServer();
-    const storage = memoryStorage();
-    const listeners: ((key: string | null) => void)[] = [];
-    const tabB = new SyncEngine({
-      api: server,
-      wsUrl: 'ws://x',
-      getToken: async () => 't',
-      onUnauthorized: () => undefined,
-      userKey: 'sub-alice',
-      storage,
-      lock: inTabLock(),
-      network: fakeNetwork(false),
-      subscribeStorage: (l) => (listeners.push(l), () => undefined),
-    });
-    tabB.start();
-    const before = tabB.getState();
-    const tabA = engineFor(server, { storage, online: false }).engine;
+    server.put(task());
+    const { engine, db, connect, sockets } = engineFor(server, { heartbeatMs: 1000 });
+    engine.start();
+    await connect();
 
-    tabA.createTask('from tab A');
-    listeners.forEach((l) => l(storage.key(0)));
+    expect(server.calls.every((c) => c === 'GET /tasks' || c.startsWith('GET /tasks/changes'))).toBe(true);
+    expect(server.calls[0]).toBe('GET /tasks');
+    expect(await db.load()).toEqual({ tasks: [task()], deleted: [], syncToken: 't1' });
 
-    expect(before.tasks).toEqual([]);
-    expect(tabB.getState().tasks).toEqual([expect.objectContaining({ title: 'from tab A', pending: true })]);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(sockets[0]!.sent.at(-1)).toEqual({ action: 'ping', since: 't1' });
+  });
+
+  it('after a reload shows the cached list before any answer, then asks only for the changes since the stored token', async () => {
+    const server = new FakeServer();
+    server.put(task());
+    server.put(task({ id: B, title: 'Call mum' }));
+    const db = await returningUser(server);
+    // While the page was closed, another device edits A, deletes B and adds C.
+    server.put(task({ version: 2, title: 'Buy oat milk' }));
+    server.remove(B);
+    server.put(task({ id: C, title: 'Water plants' }));
+    let release!: () => void;
+    server.gate = new Promise((r) => (release = r));
+    const from = server.calls.length;
+
+    const reloaded = engineFor(server, { db });
+    reloaded.engine.start();
+    await reloaded.connect();
+    expect(reloaded.engine.getState().load).toBe('ready');
+    expect(reloaded.titles()).toEqual(['Buy milk v1', 'Call mum v1']);
+
+    release();
+    server.gate = null;
+    await flush();
+
+    expect(reloaded.titles()).toEqual(['Buy oat milk v2', 'Water plants v1']);
+    const calls = server.since(from);
+    expect(calls.length).toBeGreaterThan(0);
+    expect(calls.every((c) => c === 'GET /tasks/changes?since=t2' || c === 'GET /tasks/changes?since=t5')).toBe(true);
+    expect(calls).not.toContain('GET /tasks');
+    expect(reloaded.engine.getState().messages).toEqual([]);
+    expect(await db.load()).toMatchObject({ syncToken: 't5', deleted: [expect.objectContaining({ id: B, version: 2 })] });
+  });
+
+  it('asks again at once while hasMore, each time from the token just received', async () => {
+    const server = new FakeServer();
+    const db = await returningUser(server);
+    for (const id of [A, B, C]) server.put(task({ id, title: `task ${id.slice(-1)}` }));
+    server.put(task({ id: '01JDTASK00000000000000000D', title: 'task D' }));
+    server.put(task({ id: '01JDTASK00000000000000000E', title: 'task E' }));
+    server.changesLimit = 2;
+    const from = server.calls.length;
+
+    const reloaded = engineFor(server, { db });
+    reloaded.engine.start();
+    await flush();
+
+    expect(server.since(from)).toEqual(['GET /tasks/changes?since=t0', 'GET /tasks/changes?since=t2', 'GET /tasks/changes?since=t4']);
+    expect(reloaded.titles()).toEqual(['task A v1', 'task B v1', 'task C v1', 'task D v1', 'task E v1']);
+    expect((await db.load()).syncToken).toBe('t5');
+  });
+
+  it('lists everything again, silently, when the token is older than the tombstones (410 RESYNC_REQUIRED)', async () => {
+    const server = new FakeServer();
+    server.put(task());
+    server.put(task({ id: B, title: 'Call mum' }));
+    const db = await returningUser(server);
+    server.remove(B);
+    server.put(task({ id: C, title: 'Water plants' }));
+    server.expiredBefore = 4;
+    const from = server.calls.length;
+
+    const reloaded = engineFor(server, { db });
+    reloaded.engine.start();
+    await flush();
+
+    expect(server.since(from)).toEqual(['GET /tasks/changes?since=t2', 'GET /tasks']);
+    expect(reloaded.titles()).toEqual(['Buy milk v1', 'Water plants v1']);
+    expect(reloaded.engine.getState()).toMatchObject({ load: 'ready', loadError: null, messages: [] });
+    expect((await db.load()).syncToken).toBe('t4');
+  });
+
+  it('lists everything again, silently, when the server cannot read the stored token (400)', async () => {
+    const server = new FakeServer();
+    server.put(task());
+    const db = await returningUser(server);
+    await db.write({ syncToken: 'garbled%%' });
+    server.put(task({ version: 2, title: 'Buy oat milk' }));
+    const from = server.calls.length;
+
+    const reloaded = engineFor(server, { db });
+    reloaded.engine.start();
+    await flush();
+
+    expect(server.since(from)).toEqual(['GET /tasks/changes?since=garbled%%', 'GET /tasks']);
+    expect(reloaded.titles()).toEqual(['Buy oat milk v2']);
+    expect(reloaded.engine.getState().messages).toEqual([]);
+    expect((await db.load()).syncToken).toBe('t2');
+  });
+
+  it('retries a catch-up that failed on the network, from the same token', async () => {
+    const server = new FakeServer();
+    const db = await returningUser(server);
+    server.put(task());
+    server.failNext.push(new NetworkError('flaky'));
+    const from = server.calls.length;
+
+    const reloaded = engineFor(server, { db });
+    reloaded.engine.start();
+    await flush();
+    expect(reloaded.titles()).toEqual([]);
+    await vi.advanceTimersByTimeAsync(250);
+
+    expect(server.since(from)).toEqual(['GET /tasks/changes?since=t0', 'GET /tasks/changes?since=t0']);
+    expect(reloaded.titles()).toEqual(['Buy milk v1']);
+  });
+
+  it('asks only for the changes after a reconnect', async () => {
+    const server = new FakeServer();
+    const { engine, sockets, connect, titles } = engineFor(server);
+    engine.start();
+    await connect();
+    const from = server.calls.length;
+
+    sockets[0]!.onclose?.({ code: 1006, reason: '' });
+    // Missed while disconnected: no event will come for it.
+    server.put(task({ title: 'made elsewhere' }));
+    await vi.advanceTimersByTimeAsync(250); // backoff attempt 0
+    await connect();
+
+    expect(sockets).toHaveLength(2);
+    expect(server.since(from)).toEqual(['GET /tasks/changes?since=t0']);
+    expect(titles()).toEqual(['made elsewhere v1']);
+  });
+
+  it('pulls the changes when a PONG says it is behind, and not when it is not', async () => {
+    const server = new FakeServer();
+    const { engine, sockets, connect, titles } = engineFor(server);
+    engine.start();
+    await connect();
+    const from = server.calls.length;
+
+    sockets[0]!.receive({ type: 'PONG', behind: false });
+    sockets[0]!.receive({ type: 'PONG' });
+    server.put(task({ title: 'its event was lost' }));
+    sockets[0]!.receive({ type: 'PONG', behind: true });
+    await flush();
+
+    expect(server.since(from)).toEqual(['GET /tasks/changes?since=t0']);
+    expect(titles()).toEqual(['its event was lost v1']);
+  });
+
+  it('finds a lost event through the heartbeat alone, without reconnecting', async () => {
+    const server = new FakeServer();
+    const { engine, sockets, connect, titles } = engineFor(server, { heartbeatMs: 1000 });
+    engine.start();
+    await connect();
+    server.put(task({ title: 'its event was lost' }));
+
+    await vi.advanceTimersByTimeAsync(1000);
+
+    expect(titles()).toEqual(['its event was lost v1']);
+    expect(sockets).toHaveLength(1);
+    // Caught up: the next ping carries the new token, and the answer is "not behind".
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(sockets[0]!.sent.at(-1)).toEqual({ action: 'ping', since: 't1' });
+  });
+
+  it('removes a task on TASK_DELETED with its version, and a late lower-version TASK_UPDATED never brings it back, even after a reload', async () => {
+    const server = new FakeServer();
+    server.put(task());
+    server.put(task({ id: B, title: 'Call mum' }));
+    const db = userDb();
+    const { engine, sockets, connect, titles } = engineFor(server, { db });
+    engine.start();
+    await connect();
+
+    sockets[0]!.receive(deletedEvent(A, 3));
+    sockets[0]!.receive(updatedEvent(task({ version: 2, title: 'late' })));
+    expect(titles()).toEqual(['Call mum v1']);
+    engine.stop();
+    await flush();
+
+    const reloaded = engineFor(server, { db, online: false });
+    reloaded.engine.start();
+    await flush();
+    reloaded.network.set(true);
+    await reloaded.connect();
+    reloaded.sockets.at(-1)!.receive(updatedEvent(task({ version: 2, title: 'later still' })));
+    expect(reloaded.titles()).toEqual(['Call mum v1']);
+  });
+
+  it('ignores a TASK_DELETED older than the held version', async () => {
+    const server = new FakeServer();
+    server.put(task({ version: 4 }));
+    const { engine, sockets, connect, titles } = engineFor(server);
+    engine.start();
+    await connect();
+    sockets[0]!.receive(deletedEvent(A, 4));
+    expect(titles()).toEqual(['Buy milk v4']);
+  });
+
+  it('drops a replayed create of a task deleted since (409 TASK_DELETED) without an error, and the task stays deleted', async () => {
+    const server = new FakeServer();
+    server.put(task({ id: C, title: 'made and deleted elsewhere' }));
+    server.remove(C);
+    const { engine, connect, titles, db } = engineFor(server);
+    // Queued by an earlier visit: its answer was lost, and another device deleted the task.
+    engine.outbox.enqueue({ kind: 'create', taskId: C, title: 'made and deleted elsewhere', description: '' });
+    engine.start();
+    await connect();
+
+    expect(server.calls).toContain('POST made and deleted elsewhere');
+    expect(titles()).toEqual([]);
+    expect(engine.getState().messages).toEqual([]);
+    expect(await db.listOps()).toEqual([]);
+  });
+
+  it('moves the queued changes of the localStorage version into IndexedDB and sends them', async () => {
+    const server = new FakeServer();
+    const legacy = memoryStorage();
+    const op = { opId: '01JDOP0000000000000000000A', taskId: A, kind: 'create', title: 'queued before the upgrade', description: '', at: T0 };
+    legacy.setItem(`tasks.outbox.sub-alice.${op.opId}`, JSON.stringify(op));
+    legacy.setItem('tasks.cache.sub-alice', JSON.stringify([task({ title: 'old cache' })]));
+    const db = new UserDb({ ...memoryRecordDb(), persistent: Promise.resolve(true) });
+
+    const { engine, connect, titles } = engineFor(server, { db, legacyStorage: legacy });
+    engine.start();
+    await connect();
+
+    expect(server.calls).toContain('POST queued before the upgrade');
+    expect(titles()).toEqual(['queued before the upgrade v1']);
+    expect(legacy.length).toBe(0);
+  });
+
+  it('forgets the cached list and token on sign-out, and keeps queued changes for the next sign-in', async () => {
+    const server = new FakeServer();
+    server.put(task());
+    const { engine, db, connect } = engineFor(server, { online: true });
+    engine.start();
+    await connect();
+    server.down = true;
+    engine.createTask('not sent yet');
+    await flush();
+
+    await engine.forgetTasks();
+
+    expect(await db.load()).toEqual({ tasks: [], deleted: [], syncToken: null });
+    expect((await db.listOps()).map((o) => o.kind)).toEqual(['create']);
+  });
+});
+
+describe('SyncEngine across tabs', () => {
+  it('shows another tab’s queued change, then its confirmed version without waiting for its event', async () => {
+    const server = new FakeServer();
+    const db = userDb();
+    const hub = memoryTabHub();
+    const tabA = engineFor(server, { db, channel: hub.channel() });
+    const tabB = engineFor(server, { db, channel: hub.channel() });
+    tabB.engine.start();
+    await tabB.connect();
+    server.down = true;
+    tabA.engine.start();
+    await flush();
+
+    tabA.engine.createTask('from tab A');
+    await flush();
+    expect(tabB.engine.getState().tasks).toEqual([expect.objectContaining({ title: 'from tab A', pending: true })]);
+
+    server.down = false;
+    await tabA.engine.replay();
+    await flush();
+    // Tab B's socket got no event (none is sent here): the channel's message is all it has.
+    expect(tabB.sockets[0]!.sent.some((m) => m.action === 'ping')).toBe(false);
+    expect(tabB.engine.getState().tasks).toEqual([expect.objectContaining({ title: 'from tab A', pending: false, version: 1 })]);
+  });
+
+  it('tells the other tabs about a delete it made', async () => {
+    const server = new FakeServer();
+    server.put(task());
+    const db = userDb();
+    const hub = memoryTabHub();
+    const tabA = engineFor(server, { db, channel: hub.channel() });
+    const tabB = engineFor(server, { db, channel: hub.channel() });
+    tabA.engine.start();
+    tabB.engine.start();
+    await tabA.connect();
+    await tabB.connect();
+
+    tabA.engine.deleteTask(A);
+    await flush();
+
+    expect(server.tasks.size).toBe(0);
+    expect(tabB.titles()).toEqual([]);
   });
 });

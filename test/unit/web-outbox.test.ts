@@ -5,7 +5,8 @@ import { inTabLock } from '../../web/src/lock.js';
 import { applyOps, type Op } from '../../web/src/state/ops.js';
 import { Outbox, sendWith, type ReplayHooks } from '../../web/src/state/outbox.js';
 import { TaskStore } from '../../web/src/state/store.js';
-import { memoryStorage, type KeyValueStorage } from '../../web/src/storage.js';
+import { memoryRecordDb } from '../../web/src/idb.js';
+import { UserDb } from '../../web/src/state/local-db.js';
 import { ulidFactory } from '../../web/src/ulid.js';
 
 const T0 = '2026-11-27T10:00:00.000Z';
@@ -45,8 +46,12 @@ class FakeTasksApi implements Pick<Api, 'createTask' | 'updateTask' | 'completeT
     return structuredClone(next);
   }
 
+  /** Ids deleted on the server: a create of one answers 409 TASK_DELETED (never recreated). */
+  readonly deleted = new Set<string>();
+
   async createTask(input: { id: string; title: string; description: string }): Promise<Task> {
     const held = this.check({ method: 'POST', id: input.id, body: input });
+    if (this.deleted.has(input.id)) throw new ApiError(409, 'TASK_DELETED', 'Task was deleted');
     if (held) {
       if (held.title !== input.title || held.description !== input.description) throw new ApiError(409, 'CONFLICT', 'Id taken');
       return structuredClone(held);
@@ -67,6 +72,7 @@ class FakeTasksApi implements Pick<Api, 'createTask' | 'updateTask' | 'completeT
   async deleteTask(id: string, ifMatch?: number | null): Promise<void> {
     this.check({ method: 'DELETE', id, ifMatch });
     this.tasks.delete(id);
+    this.deleted.add(id);
   }
 }
 
@@ -80,36 +86,62 @@ function recordingHooks() {
   return { log, hooks };
 }
 
-function outboxOver(storage: KeyValueStorage, lock = inTabLock()): Outbox {
-  return new Outbox({ storage, namespace: 'user-1', lock, newId: ulidFactory(), now: () => new Date(T0) });
+/** The user's database (IndexedDB in the browser) over memory; share it to play several tabs or a reload. */
+const userDb = () => new UserDb(memoryRecordDb());
+
+function outboxOver(db: UserDb, lock = inTabLock(), onStored?: () => void): Outbox {
+  return new Outbox({ store: db, namespace: 'user-1', lock, newId: ulidFactory(), now: () => new Date(T0), onStored });
+}
+
+/** An outbox as a reloaded page has it: read from the database. */
+async function reloaded(db: UserDb, lock = inTabLock()): Promise<Outbox> {
+  const outbox = outboxOver(db, lock);
+  await outbox.load();
+  return outbox;
 }
 
 describe('Outbox persistence', () => {
-  it('keeps queued ops across a reload, in the order they were made', () => {
-    const storage = memoryStorage();
-    const before = outboxOver(storage);
+  it('keeps queued ops across a reload, in the order they were made', async () => {
+    const db = userDb();
+    const before = outboxOver(db);
     before.enqueue({ kind: 'create', taskId: 'T1', title: 'a', description: '' });
     before.enqueue({ kind: 'update', taskId: 'T1', changes: { title: 'b' }, baseVersion: null });
     before.enqueue({ kind: 'complete', taskId: 'T1', completed: true, baseVersion: null });
+    await before.load(); // after the writes already made
 
-    const afterReload = outboxOver(storage);
+    const afterReload = await reloaded(db);
 
     expect(afterReload.list().map((op) => op.kind)).toEqual(['create', 'update', 'complete']);
     expect(afterReload.list()).toEqual(before.list());
   });
 
-  it('keeps each user’s queue apart', () => {
-    const storage = memoryStorage();
-    outboxOver(storage).enqueue({ kind: 'delete', taskId: 'T1', baseVersion: 1 });
-    const other = new Outbox({ storage, namespace: 'user-2', lock: inTabLock(), newId: ulidFactory() });
-    expect(other.list()).toEqual([]);
+  it('shows an op at once, before IndexedDB has stored it, and tells the other tabs once it has', async () => {
+    const db = userDb();
+    const stored: number[] = [];
+    const outbox = outboxOver(db, inTabLock(), () => stored.push((outbox.list() as Op[]).length));
+    const op = outbox.enqueue({ kind: 'delete', taskId: 'T1', baseVersion: 1 });
+
+    expect(outbox.list()).toEqual([op]);
+    expect(await db.listOps()).toEqual([]);
+    await outbox.load();
+    expect(await db.listOps()).toEqual([op]);
+    expect(stored).toEqual([1]);
+  });
+
+  it('keeps an op it could not store in this tab’s queue', async () => {
+    const db = userDb();
+    db.putOp = () => Promise.reject(new Error('QuotaExceededError'));
+    const outbox = outboxOver(db);
+    const op = outbox.enqueue({ kind: 'delete', taskId: 'T1', baseVersion: 1 });
+    await outbox.load();
+    expect(outbox.list()).toEqual([op]);
   });
 });
 
 describe('Outbox replay', () => {
   it('sends ops oldest first and empties the queue', async () => {
     const api = new FakeTasksApi();
-    const outbox = outboxOver(memoryStorage());
+    const outbox = outboxOver(userDb());
     outbox.enqueue({ kind: 'create', taskId: 'T1', title: 'one', description: '' });
     outbox.enqueue({ kind: 'create', taskId: 'T2', title: 'two', description: 'x' });
     outbox.enqueue({ kind: 'delete', taskId: 'T1', baseVersion: null });
@@ -125,7 +157,7 @@ describe('Outbox replay', () => {
 
   it('chains If-Match through a task’s queued edits using each answer’s version', async () => {
     const api = new FakeTasksApi();
-    const outbox = outboxOver(memoryStorage());
+    const outbox = outboxOver(userDb());
     outbox.enqueue({ kind: 'create', taskId: 'T1', title: 'one', description: '' });
     outbox.enqueue({ kind: 'update', taskId: 'T1', changes: { title: 'uno' }, baseVersion: null });
     outbox.enqueue({ kind: 'complete', taskId: 'T1', completed: true, baseVersion: null });
@@ -143,8 +175,8 @@ describe('Outbox replay', () => {
   it('keeps an op queued on network failure and resumes in order later', async () => {
     const api = new FakeTasksApi();
     api.tasks.set('T1', task({ version: 3 }));
-    const storage = memoryStorage();
-    const outbox = outboxOver(storage);
+    const db = userDb();
+    const outbox = outboxOver(db);
     outbox.enqueue({ kind: 'update', taskId: 'T1', changes: { title: 'offline edit' }, baseVersion: 3 });
     outbox.enqueue({ kind: 'complete', taskId: 'T1', completed: true, baseVersion: 3 });
     api.failNext.push(new NetworkError('offline'));
@@ -154,7 +186,7 @@ describe('Outbox replay', () => {
     expect(first.outcome).toBe('retry');
     expect(outbox.list().map((op) => op.kind)).toEqual(['update', 'complete']);
 
-    const second = await outboxOver(storage).replay(sendWith(api), recordingHooks().hooks);
+    const second = await (await reloaded(db)).replay(sendWith(api), recordingHooks().hooks);
 
     expect(second).toEqual({ outcome: 'done' });
     expect(api.calls.slice(1).map((c) => [c.method, c.ifMatch])).toEqual([
@@ -166,7 +198,7 @@ describe('Outbox replay', () => {
 
   it('keeps an op queued on 503 and 429', async () => {
     const api = new FakeTasksApi();
-    const outbox = outboxOver(memoryStorage());
+    const outbox = outboxOver(userDb());
     outbox.enqueue({ kind: 'create', taskId: 'T1', title: 'x', description: '' });
     api.failNext.push(new ApiError(503, 'SERVICE_UNAVAILABLE', 'busy'));
     expect((await outbox.replay(sendWith(api), recordingHooks().hooks)).outcome).toBe('retry');
@@ -177,7 +209,7 @@ describe('Outbox replay', () => {
 
   it('stops on 401 and keeps the op for after sign-in', async () => {
     const api = new FakeTasksApi();
-    const outbox = outboxOver(memoryStorage());
+    const outbox = outboxOver(userDb());
     outbox.enqueue({ kind: 'create', taskId: 'T1', title: 'x', description: '' });
     api.failNext.push(new UnauthorizedError(401, 'UNAUTHORIZED', 'expired'));
     expect(await outbox.replay(sendWith(api), recordingHooks().hooks)).toEqual({ outcome: 'unauthorized' });
@@ -186,8 +218,7 @@ describe('Outbox replay', () => {
 
   it('makes a retried create idempotent: same id and content gives the stored task', async () => {
     const api = new FakeTasksApi();
-    const storage = memoryStorage();
-    const outbox = outboxOver(storage);
+    const outbox = outboxOver(userDb());
     outbox.enqueue({ kind: 'create', taskId: 'T1', title: 'x', description: '' });
     // The first POST reached the server but its answer was lost.
     await api.createTask({ id: 'T1', title: 'x', description: '' });
@@ -205,8 +236,8 @@ describe('Outbox conflicts', () => {
     const api = new FakeTasksApi();
     api.tasks.set('T1', task({ version: 4, title: 'their title' }));
     api.tasks.set('T2', task({ id: 'T2', version: 1 }));
-    const storage = memoryStorage();
-    const outbox = outboxOver(storage);
+    const db = userDb();
+    const outbox = outboxOver(db);
     outbox.enqueue({ kind: 'update', taskId: 'T1', changes: { title: 'my title' }, baseVersion: 3 });
     outbox.enqueue({ kind: 'complete', taskId: 'T1', completed: true, baseVersion: 3 });
     outbox.enqueue({ kind: 'complete', taskId: 'T2', completed: true, baseVersion: 1 });
@@ -217,7 +248,7 @@ describe('Outbox conflicts', () => {
     expect(result).toEqual({ outcome: 'done' });
     expect(log).toEqual(['conflict update T1 server v4', 'applied complete T2 v2']);
     expect(api.calls.map((c) => `${c.method} ${c.id}`)).toEqual(['PUT T1', 'PATCH T2']);
-    const [conflicted, held] = outboxOver(storage).list();
+    const [conflicted, held] = (await reloaded(db)).list();
     expect(conflicted?.conflict?.current).toEqual(task({ version: 4, title: 'their title' }));
     expect(held).toMatchObject({ kind: 'complete', taskId: 'T1' });
     expect(api.tasks.get('T1')?.title).toBe('their title');
@@ -227,7 +258,7 @@ describe('Outbox conflicts', () => {
     const api = new FakeTasksApi();
     const theirs = task({ version: 4, description: 'their description' });
     api.tasks.set('T1', theirs);
-    const outbox = outboxOver(memoryStorage());
+    const outbox = outboxOver(userDb());
     outbox.enqueue({ kind: 'update', taskId: 'T1', changes: { title: 'my title' }, baseVersion: 3 });
     await outbox.replay(sendWith(api), recordingHooks().hooks);
 
@@ -242,7 +273,7 @@ describe('Outbox conflicts', () => {
   it('"keep mine" re-sends with the server’s current version as If-Match', async () => {
     const api = new FakeTasksApi();
     api.tasks.set('T1', task({ version: 4, title: 'their title' }));
-    const outbox = outboxOver(memoryStorage());
+    const outbox = outboxOver(userDb());
     outbox.enqueue({ kind: 'update', taskId: 'T1', changes: { title: 'my title' }, baseVersion: 3 });
     outbox.enqueue({ kind: 'complete', taskId: 'T1', completed: true, baseVersion: 3 });
     await outbox.replay(sendWith(api), recordingHooks().hooks);
@@ -261,7 +292,7 @@ describe('Outbox conflicts', () => {
   it('"take theirs" drops my queued changes to that task and returns the server’s', async () => {
     const api = new FakeTasksApi();
     api.tasks.set('T1', task({ version: 4, title: 'their title' }));
-    const outbox = outboxOver(memoryStorage());
+    const outbox = outboxOver(userDb());
     outbox.enqueue({ kind: 'update', taskId: 'T1', changes: { title: 'my title' }, baseVersion: 3 });
     outbox.enqueue({ kind: 'complete', taskId: 'T1', completed: true, baseVersion: 3 });
     await outbox.replay(sendWith(api), recordingHooks().hooks);
@@ -276,7 +307,7 @@ describe('Outbox conflicts', () => {
   it('treats a 412 whose current task already has my change as applied (a lost answer)', async () => {
     const api = new FakeTasksApi();
     api.tasks.set('T1', task({ version: 4, completed: true }));
-    const outbox = outboxOver(memoryStorage());
+    const outbox = outboxOver(userDb());
     outbox.enqueue({ kind: 'complete', taskId: 'T1', completed: true, baseVersion: 3 });
     const { log, hooks } = recordingHooks();
 
@@ -291,7 +322,7 @@ describe('Outbox rollback', () => {
   it('drops a change the server refuses with 400 and reports it', async () => {
     const api = new FakeTasksApi();
     api.tasks.set('T1', task());
-    const outbox = outboxOver(memoryStorage());
+    const outbox = outboxOver(userDb());
     outbox.enqueue({ kind: 'update', taskId: 'T1', changes: { title: 'x'.repeat(500) }, baseVersion: 1 });
     outbox.enqueue({ kind: 'complete', taskId: 'T1', completed: true, baseVersion: 1 });
     api.failNext.push(new ApiError(400, 'VALIDATION_FAILED', 'title too long'));
@@ -306,7 +337,7 @@ describe('Outbox rollback', () => {
   it('drops the later ops of a refused create along with it', async () => {
     const api = new FakeTasksApi();
     api.tasks.set('T1', task({ title: 'someone else’s content' }));
-    const outbox = outboxOver(memoryStorage());
+    const outbox = outboxOver(userDb());
     outbox.enqueue({ kind: 'create', taskId: 'T1', title: 'mine', description: '' });
     outbox.enqueue({ kind: 'complete', taskId: 'T1', completed: true, baseVersion: null });
     const { log, hooks } = recordingHooks();
@@ -317,9 +348,28 @@ describe('Outbox rollback', () => {
     expect(outbox.list()).toEqual([]);
   });
 
+  it('counts a replayed create of a task deleted since (409 TASK_DELETED) as done, without an error, and drops its later ops', async () => {
+    const api = new FakeTasksApi();
+    const outbox = outboxOver(userDb());
+    outbox.enqueue({ kind: 'create', taskId: 'T1', title: 'x', description: '' });
+    outbox.enqueue({ kind: 'complete', taskId: 'T1', completed: true, baseVersion: null });
+    outbox.enqueue({ kind: 'create', taskId: 'T2', title: 'y', description: '' });
+    // The create went through earlier (its answer lost), then another device deleted the task.
+    await api.createTask({ id: 'T1', title: 'x', description: '' });
+    await api.deleteTask('T1');
+    const { log, hooks } = recordingHooks();
+
+    const result = await outbox.replay(sendWith(api), hooks);
+
+    expect(result).toEqual({ outcome: 'done' });
+    expect(log).toEqual(['applied create T1 v-', 'applied create T2 v1']);
+    expect(api.calls.slice(2).map((c) => `${c.method} ${c.id}`)).toEqual(['POST T1', 'POST T2']);
+    expect(outbox.list()).toEqual([]);
+  });
+
   it('drops edits to a task deleted elsewhere (404) and counts a 404 delete as done', async () => {
     const api = new FakeTasksApi();
-    const outbox = outboxOver(memoryStorage());
+    const outbox = outboxOver(userDb());
     outbox.enqueue({ kind: 'update', taskId: 'T1', changes: { title: 'x' }, baseVersion: 1 });
     outbox.enqueue({ kind: 'complete', taskId: 'T1', completed: true, baseVersion: 1 });
     outbox.enqueue({ kind: 'delete', taskId: 'T2', baseVersion: 1 });
@@ -335,7 +385,7 @@ describe('Outbox rollback', () => {
     api.tasks.set('T1', task());
     const store = new TaskStore();
     store.applyTask(task());
-    const outbox = outboxOver(memoryStorage());
+    const outbox = outboxOver(userDb());
     outbox.enqueue({ kind: 'update', taskId: 'T1', changes: { title: 'refused' }, baseVersion: 1 });
     expect(applyOps(store.list(), outbox.list())[0]?.title).toBe('refused');
     api.failNext.push(new ApiError(400, 'VALIDATION_FAILED', 'no'));
@@ -349,10 +399,10 @@ describe('Outbox rollback', () => {
 describe('Outbox across tabs', () => {
   it('sends each op once when two tabs replay the same queue at the same time', async () => {
     const api = new FakeTasksApi();
-    const storage = memoryStorage();
+    const db = userDb(); // one IndexedDB database, shared by both "tabs"
     const lock = inTabLock(); // stands in for navigator.locks, shared by both "tabs"
-    const tabA = outboxOver(storage, lock);
-    const tabB = outboxOver(storage, lock);
+    const tabA = outboxOver(db, lock);
+    const tabB = outboxOver(db, lock);
     tabA.enqueue({ kind: 'create', taskId: 'T1', title: 'a', description: '' });
     tabB.enqueue({ kind: 'create', taskId: 'T2', title: 'b', description: '' });
     tabA.enqueue({ kind: 'complete', taskId: 'T1', completed: true, baseVersion: null });
@@ -363,7 +413,26 @@ describe('Outbox across tabs', () => {
     // Two tabs' ops made in the same millisecond have no defined order; one tab's do.
     expect([...sent].sort()).toEqual(['PATCH T1', 'POST T1', 'POST T2']);
     expect(sent.indexOf('POST T1')).toBeLessThan(sent.indexOf('PATCH T1'));
+    await tabA.load(); // what the other tab's "ops" message makes it do
     expect(tabA.list()).toEqual([]);
+    expect(await db.listOps()).toEqual([]);
+  });
+
+  it('sends an op queued in another tab, once that tab has stored it', async () => {
+    const api = new FakeTasksApi();
+    const db = userDb();
+    const lock = inTabLock();
+    const tabA = outboxOver(db, lock);
+    const tabB = outboxOver(db, lock);
+    tabB.enqueue({ kind: 'create', taskId: 'T2', title: 'from B', description: '' });
+    await tabB.load();
+
+    const { log, hooks } = recordingHooks();
+    await tabA.replay(sendWith(api), hooks);
+
+    expect(log).toEqual(['applied create T2 v1']);
+    await tabB.load();
+    expect(tabB.list()).toEqual([]);
   });
 });
 

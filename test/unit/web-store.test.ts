@@ -24,8 +24,8 @@ function created(t: Task): TaskEvent {
   return { ...updated(t), type: 'TASK_CREATED' } as TaskEvent;
 }
 
-function deleted(id: string): TaskEvent {
-  return { type: 'TASK_DELETED', eventId: `d-${id}`, at: '2026-11-27T11:00:00.000Z', taskId: id };
+function deleted(id: string, version: number): TaskEvent {
+  return { type: 'TASK_DELETED', eventId: `d-${id}`, at: '2026-11-27T11:00:00.000Z', taskId: id, version };
 }
 
 describe('TaskStore events', () => {
@@ -56,13 +56,50 @@ describe('TaskStore events', () => {
     expect(store.get(task().id)?.version).toBe(3);
   });
 
-  it('removes a deleted task and keeps a late stale update from resurrecting it', () => {
+  it('removes a deleted task and keeps a late lower-version update from resurrecting it', () => {
     const store = new TaskStore();
     store.applyFrame(created(task()));
-    expect(store.applyFrame(deleted(task().id))).toBe(true);
+    expect(store.applyFrame(deleted(task().id, 3))).toBe(true);
     expect(store.applyFrame(updated(task({ version: 2 })))).toBe(false);
     expect(store.list()).toEqual([]);
     expect(store.isDeleted(task().id)).toBe(true);
+  });
+
+  it('removes a held task only when the delete’s version is higher', () => {
+    const store = new TaskStore();
+    store.applyTask(task({ version: 4 }));
+    // Not possible from a correct server (a delete is the next version), so it must not remove anything.
+    expect(store.applyDelete(task().id, 4)).toBe(false);
+    expect(store.get(task().id)?.version).toBe(4);
+    expect(store.isDeleted(task().id)).toBe(false);
+    expect(store.applyDelete(task().id, 5)).toBe(true);
+    expect(store.list()).toEqual([]);
+  });
+
+  it('remembers a delete of a task it never held, so a late copy of it stays out', () => {
+    const store = new TaskStore();
+    expect(store.applyFrame(deleted(task().id, 2))).toBe(false);
+    expect(store.applyFrame(created(task()))).toBe(false);
+    expect(store.list()).toEqual([]);
+  });
+
+  it('removes whatever the version when the delete’s version is unknown (own 204, or a server without versioned deletes)', () => {
+    const store = new TaskStore();
+    store.applyTask(task({ version: 9 }));
+    const legacy = { type: 'TASK_DELETED', eventId: 'd', at: 'x', taskId: task().id } as unknown as TaskEvent;
+    expect(store.applyFrame(legacy)).toBe(true);
+    expect(store.applyTask(task({ version: 10 }))).toBe(false);
+  });
+
+  it('forgets deleted ids after the keep period, and not before', () => {
+    let now = 1_000;
+    const store = new TaskStore(() => now);
+    store.applyDelete('01JDTASK00000000000000000A', 2);
+    now = 5_000;
+    store.applyDelete('01JDTASK00000000000000000B', 2);
+    store.forgetDeletedBefore(2_000);
+    expect(store.isDeleted('01JDTASK00000000000000000A')).toBe(false);
+    expect(store.isDeleted('01JDTASK00000000000000000B')).toBe(true);
   });
 
   it('applies the events of a BATCH frame in order', () => {
@@ -71,7 +108,7 @@ describe('TaskStore events', () => {
     const b = task({ id: '01JDTASK00000000000000000B' });
     const changed = store.applyFrame({
       type: 'BATCH',
-      events: [created(a), created(b), updated({ ...a, version: 2, completed: true }), deleted(b.id), updated({ ...a, version: 2, title: 'dup' })],
+      events: [created(a), created(b), updated({ ...a, version: 2, completed: true }), deleted(b.id, 2), updated({ ...a, version: 2, title: 'dup' })],
     });
     expect(changed).toBe(true);
     expect(store.list()).toEqual([{ ...a, version: 2, completed: true }]);
@@ -102,6 +139,23 @@ describe('TaskStore events', () => {
       }),
     );
   });
+
+  it('ends deleted whatever the order, once the delete (the last version) arrived', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 20 }), { minLength: 1, maxLength: 30 }),
+        fc.nat(),
+        (versions, at) => {
+          const store = new TaskStore();
+          const deleteAt = at % (versions.length + 1);
+          const events = versions.map((v) => updated(task({ version: v })));
+          events.splice(deleteAt, 0, deleted(task().id, 21));
+          for (const event of events) store.applyFrame(event);
+          expect(store.list()).toEqual([]);
+        },
+      ),
+    );
+  });
 });
 
 describe('TaskStore resync', () => {
@@ -112,8 +166,11 @@ describe('TaskStore resync', () => {
     store.applyTask(kept);
     store.applyTask(gone);
     const mark = store.beginResync();
-    store.applySnapshot([{ ...kept, version: 4, title: 'changed offline' }], mark);
+    const result = store.applySnapshot([{ ...kept, version: 4, title: 'changed offline' }], mark);
     expect(store.list()).toEqual([{ ...kept, version: 4, title: 'changed offline' }]);
+    expect(result).toEqual({ changed: true, removed: [gone.id] });
+    // Gone for good: a late redelivered event of it does not bring it back.
+    expect(store.applyFrame(updated({ ...gone, version: 2 }))).toBe(false);
   });
 
   it('keeps what arrived by event while the listing was in flight', () => {
@@ -133,8 +190,8 @@ describe('TaskStore resync', () => {
     const a = task();
     store.applyTask(a);
     const mark = store.beginResync();
-    store.applyFrame(deleted(a.id));
-    store.applySnapshot([a], mark);
+    store.applyFrame(deleted(a.id, 2));
+    expect(store.applySnapshot([a], mark)).toEqual({ changed: false, removed: [] });
     expect(store.list()).toEqual([]);
   });
 
@@ -144,6 +201,13 @@ describe('TaskStore resync', () => {
     const mark = store.beginResync();
     store.applySnapshot([task({ version: 4 })], mark);
     expect(store.get(task().id)?.version).toBe(5);
+  });
+
+  it('seeds deleted ids from IndexedDB so a copy read before the delete stays out', () => {
+    const store = new TaskStore();
+    store.seed([task({ id: '01JDTASK00000000000000000B' })], [{ id: task().id, version: 3, at: 0 }]);
+    expect(store.applyTask(task({ version: 2 }))).toBe(false);
+    expect(store.list().map((t) => t.id)).toEqual(['01JDTASK00000000000000000B']);
   });
 
   it('lets a resync replace cached tasks seeded at start', () => {

@@ -1,4 +1,4 @@
-import type { ErrorBody, ErrorCode, ListTasksResponse, Task } from '../../lambdas/contract.js';
+import type { ChangesResponse, ErrorBody, ErrorCode, ListTasksResponse, Task } from '../../lambdas/contract.js';
 import type { TaskChanges } from './state/ops.js';
 
 /** The server answered with an error status and (usually) the contract's error body. */
@@ -57,8 +57,10 @@ export interface ApiOptions {
 
 export interface Api {
   listTasks(cursor?: string | null, limit?: number): Promise<ListTasksResponse>;
-  /** Every page, following `nextCursor`. */
-  listAllTasks(): Promise<Task[]>;
+  /** Every page, following `nextCursor`, and the last page's `syncToken` (null from a server without the change feed). */
+  listAllTasks(): Promise<{ tasks: Task[]; syncToken: string | null }>;
+  /** `GET /tasks/changes`: what changed since `since`; 410 RESYNC_REQUIRED when the token is too old. */
+  listChanges(since: string, limit?: number): Promise<ChangesResponse>;
   createTask(input: { id: string; title: string; description: string }): Promise<Task>;
   updateTask(id: string, changes: TaskChanges, ifMatch?: number | null): Promise<Task>;
   completeTask(id: string, completed: boolean, ifMatch?: number | null): Promise<Task>;
@@ -108,14 +110,20 @@ export function createApi({ apiUrl, auth, fetch: fetchFn = globalThis.fetch.bind
       return request('GET', `/tasks${qs ? `?${qs}` : ''}`);
     },
     async listAllTasks() {
-      const all: Task[] = [];
+      const tasks: Task[] = [];
+      let page: ListTasksResponse;
       let cursor: string | null = null;
       do {
-        const page: ListTasksResponse = await api.listTasks(cursor);
-        all.push(...page.tasks);
+        page = await api.listTasks(cursor);
+        tasks.push(...page.tasks);
         cursor = page.nextCursor;
       } while (cursor);
-      return all;
+      return { tasks, syncToken: typeof page.syncToken === 'string' ? page.syncToken : null };
+    },
+    listChanges: (since, limit) => {
+      const q = new URLSearchParams({ since });
+      if (limit !== undefined) q.set('limit', String(limit));
+      return request('GET', `/tasks/changes?${q}`);
     },
     createTask: (input) => request('POST', '/tasks', input),
     updateTask: (id, changes, ifMatch) => request('PUT', `/tasks/${encodeURIComponent(id)}`, changes, ifMatch),

@@ -1,7 +1,6 @@
 import type { Task } from '../../../lambdas/contract.js';
 import { ApiError, PreconditionFailedError, UnauthorizedError, type Api } from '../api.js';
 import type { LockRunner } from '../lock.js';
-import { keysWithPrefix, readJson, type KeyValueStorage } from '../storage.js';
 import { isReflectedIn, type NewOp, type Op } from './ops.js';
 
 /** Sends one op; resolves with the server's task (null for a delete). */
@@ -23,46 +22,71 @@ export type ReplayOutcome =
   /** 401 after a token refresh: stays queued until the user signs in again. */
   | { outcome: 'unauthorized' };
 
+/** Where the ops are kept (UserDb in IndexedDB; tests pass one over memory). */
+export interface OpStore {
+  listOps(): Promise<Op[]>;
+  putOp(op: Op): Promise<void>;
+  removeOp(opId: string): Promise<void>;
+}
+
 export interface OutboxOptions {
-  storage: KeyValueStorage;
-  /** The user's `sub`: each account in a browser has its own queue. */
+  store: OpStore;
+  /** The user's `sub`: each account in a browser has its own queue (and lock). */
   namespace: string;
   lock: LockRunner;
   newId: () => string;
   now?: () => Date;
+  /** A write of this tab is stored: the place to tell the other tabs. */
+  onStored?(): void;
 }
 
 /**
  * The queue of the user's changes not yet confirmed by the server, in
- * localStorage so it survives a reload and is shared by the user's tabs.
- * One key per op: tabs only ever add keys, and only the lock holder (one
+ * IndexedDB so it survives a reload and is shared by the user's tabs. One
+ * record per op: tabs only ever add records, and only the lock holder (one
  * replaying tab at a time) rewrites or removes them, so no tab's
  * read-modify-write can clobber another's.
+ *
+ * IndexedDB is asynchronous and the UI is not: `list()` answers from memory,
+ * the ops last read (`load()`, after another tab's change) with this tab's
+ * writes on top until they are stored. Writes are stored in the order made.
  */
 export class Outbox {
-  private readonly prefix: string;
+  private readonly lockName: string;
+  private stored: Op[] = [];
+  /** This tab's writes not stored yet: op, or null for a removal. */
+  private readonly unsaved = new Map<string, Op | null>();
+  private tail: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: OutboxOptions) {
-    this.prefix = `tasks.outbox.${options.namespace}.`;
-  }
-
-  /** Whether a storage key (from a `storage` event) belongs to this queue. */
-  owns(key: string | null): boolean {
-    return key === null || key.startsWith(this.prefix);
+    this.lockName = `tasks.outbox.${options.namespace}.replay`;
   }
 
   list(): Op[] {
-    const ops: Op[] = [];
-    for (const key of keysWithPrefix(this.options.storage, this.prefix)) {
-      const op = readJson<Op>(this.options.storage, key);
-      if (op && typeof op.opId === 'string' && typeof op.taskId === 'string') ops.push(op);
+    if (this.unsaved.size === 0) return this.stored;
+    const byId = new Map(this.stored.map((op) => [op.opId, op]));
+    for (const [opId, op] of this.unsaved) {
+      if (op) byId.set(opId, op);
+      else byId.delete(opId);
     }
-    return ops.sort((a, b) => (a.opId < b.opId ? -1 : 1));
+    return [...byId.values()].sort((a, b) => (a.opId < b.opId ? -1 : 1));
+  }
+
+  /** Reads the queue again (at start, and when another tab changed it); after this tab's pending writes. */
+  load(): Promise<void> {
+    return this.queue(async () => {
+      this.stored = await this.options.store.listOps();
+    });
+  }
+
+  /** Runs `fn` under the lock replays take (one tab at a time). */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.options.lock(this.lockName, fn);
   }
 
   enqueue(input: NewOp): Op {
     const op = { ...input, opId: this.options.newId(), at: (this.options.now?.() ?? new Date()).toISOString() } as Op;
-    this.put(op);
+    void this.put(op).catch(() => undefined);
     return op;
   }
 
@@ -72,36 +96,40 @@ export class Outbox {
    * build on the conflicted one) but not other tasks' ops.
    */
   replay(send: SendOp, hooks: ReplayHooks): Promise<ReplayOutcome> {
-    return this.options.lock(`${this.prefix}replay`, async () => {
+    return this.exclusive(async () => {
+      // Another tab may have sent or added ops since this tab last read them.
+      await this.load();
       for (;;) {
         const next = this.nextSendable();
         if (!next) return { outcome: 'done' };
         try {
           const task = await send(next);
-          this.settle(next, task);
+          await this.settle(next, task);
           hooks.applied(next, task);
         } catch (error) {
           if (error instanceof PreconditionFailedError) {
             if (isReflectedIn(next, error.current)) {
               // An earlier attempt succeeded but its answer was lost (or another tab sent it).
-              this.settle(next, error.current);
+              await this.settle(next, error.current);
               hooks.applied(next, error.current);
             } else {
-              this.put({ ...next, conflict: { current: error.current } });
+              await this.put({ ...next, conflict: { current: error.current } });
               hooks.conflict(next, error.current);
             }
           } else if (error instanceof UnauthorizedError) {
             return { outcome: 'unauthorized' };
           } else if (error instanceof ApiError && !error.transient) {
-            if (next.kind === 'delete' && error.status === 404) {
-              this.settle(next, null);
+            // A delete of a task already gone, or a replayed create of a task deleted since
+            // (409 TASK_DELETED): done, and the task stays deleted; its later ops are moot.
+            if ((next.kind === 'delete' && error.status === 404) || (next.kind === 'create' && error.code === 'TASK_DELETED')) {
+              await this.settle(next, null);
               hooks.applied(next, null);
               continue;
             }
             // A refused create, or a task gone from the server, takes its later ops with it.
             const dropAll = next.kind === 'create' || error.status === 404;
             const dropped = dropAll ? this.list().filter((op) => op.taskId === next.taskId && op.opId !== next.opId) : [];
-            for (const op of [next, ...dropped]) this.remove(op.opId);
+            for (const op of [next, ...dropped]) await this.remove(op.opId);
             hooks.rejected(next, error, dropped);
           } else {
             return { outcome: 'retry', error };
@@ -121,8 +149,8 @@ export class Outbox {
     const current = ops.find((op) => op.conflict)?.conflict?.current;
     if (!current) return undefined;
     for (const op of ops) {
-      if (choice === 'theirs') this.remove(op.opId);
-      else if (op.kind !== 'create') this.put({ ...op, conflict: undefined, baseVersion: current.version });
+      if (choice === 'theirs') void this.remove(op.opId).catch(() => undefined);
+      else if (op.kind !== 'create') void this.put({ ...op, conflict: undefined, baseVersion: current.version }).catch(() => undefined);
     }
     return current;
   }
@@ -138,21 +166,39 @@ export class Outbox {
   }
 
   /** Removes a confirmed op; later ops of its task now build on the server's answer. */
-  private settle(done: Op, task: Task | null): void {
-    this.remove(done.opId);
+  private async settle(done: Op, task: Task | null): Promise<void> {
+    await this.remove(done.opId);
     for (const op of this.list()) {
       if (op.taskId !== done.taskId || op.kind === 'create') continue;
-      if (task === null) this.remove(op.opId);
-      else if (op.baseVersion === null || op.baseVersion < task.version) this.put({ ...op, baseVersion: task.version });
+      if (task === null) await this.remove(op.opId);
+      else if (op.baseVersion === null || op.baseVersion < task.version) await this.put({ ...op, baseVersion: task.version });
     }
   }
 
-  private put(op: Op): void {
-    this.options.storage.setItem(this.prefix + op.opId, JSON.stringify(op));
+  private put(op: Op): Promise<void> {
+    return this.write(op.opId, op);
   }
 
-  private remove(opId: string): void {
-    this.options.storage.removeItem(this.prefix + opId);
+  private remove(opId: string): Promise<void> {
+    return this.write(opId, null);
+  }
+
+  /** Shown at once (list), stored in order; rejects when storing failed (the op then lives in memory only). */
+  private write(opId: string, op: Op | null): Promise<void> {
+    this.unsaved.set(opId, op);
+    return this.queue(async () => {
+      if (op) await this.options.store.putOp(op);
+      else await this.options.store.removeOp(opId);
+      this.stored = op ? [...this.stored.filter((o) => o.opId !== opId), op].sort((a, b) => (a.opId < b.opId ? -1 : 1)) : this.stored.filter((o) => o.opId !== opId);
+      if (this.unsaved.get(opId) === op) this.unsaved.delete(opId);
+      this.options.onStored?.();
+    });
+  }
+
+  private queue<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn, fn);
+    this.tail = run.catch(() => undefined);
+    return run;
   }
 }
 

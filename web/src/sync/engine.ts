@@ -1,15 +1,17 @@
 import { LIMITS } from '../../../lib/definitions.js';
 import type { ServerFrame, Task } from '../../../lambdas/contract.js';
-import { UnauthorizedError, type Api } from '../api.js';
+import { ApiError, UnauthorizedError, type Api } from '../api.js';
 import type { LockRunner } from '../lock.js';
-import { readJson, type KeyValueStorage } from '../storage.js';
+import type { KeyValueStorage } from '../storage.js';
+import { hasLegacyStorage, migrateLegacyStorage, type TaskWrite, type UserDb } from '../state/local-db.js';
 import { applyOps, type NewOp, type Op, type TaskChanges, type ViewTask } from '../state/ops.js';
 import { Outbox, sendWith, type ReplayHooks, type SendOp } from '../state/outbox.js';
-import { TaskStore } from '../state/store.js';
+import { DELETED_KEEP_MS, deleteVersion, TaskStore, taskEvents } from '../state/store.js';
 import { ulidFactory } from '../ulid.js';
 import { backoffDelay } from './backoff.js';
 import type { NetworkStatus } from './network.js';
 import { LiveSocket, type ConnectionStatus, type SocketLike } from './socket.js';
+import type { TabChannel, TabMessage } from './tabs.js';
 
 export interface Conflict {
   taskId: string;
@@ -43,13 +45,18 @@ export interface EngineOptions {
   getToken(): Promise<string | null>;
   /** The API refused even a fresh token, or there is none: the user must sign in. */
   onUnauthorized(): void;
-  /** The user's `sub`; namespaces the outbox and the cache in storage. */
+  /** The user's `sub`; namespaces the outbox's lock (the database is the user's already). */
   userKey: string;
-  storage: KeyValueStorage;
+  /** This user's tasks, deleted ids, sync token and outbox (IndexedDB; memory in tests). */
+  db: UserDb;
+  /** The user's other tabs (BroadcastChannel). */
+  channel?: TabChannel;
+  /** localStorage of the previous version: its queued ops move into `db` once. */
+  legacyStorage?: KeyValueStorage;
   lock: LockRunner;
   network: NetworkStatus;
-  /** `storage` events from other tabs (key null = cleared). */
-  subscribeStorage?(listener: (key: string | null) => void): () => void;
+  /** Heartbeat period (config.json `heartbeatMs`). */
+  heartbeatMs?: number;
   createSocket?: (url: string) => SocketLike;
   random?: () => number;
   newId?: () => string;
@@ -58,24 +65,33 @@ export interface EngineOptions {
 
 const INFO_TTL_MS = 6000;
 const OFFLINE_NO_DATA = 'You are offline. Your tasks will load when the connection is back.';
-
-/** Where the last known tasks are kept so a reload (even offline) shows them at once. */
-export function cacheKey(userKey: string): string {
-  return `tasks.cache.${userKey}`;
-}
 const MAX_MESSAGES = 5;
 
 /**
  * The client's moving parts in one place: the socket feeds the store, user
  * changes go to the outbox and are laid over the store optimistically, and
- * every (re)connect resyncs the store and replays the outbox.
+ * every (re)connect catches up and replays the outbox.
+ *
+ * Catching up: with no sync token (first visit, or the token was refused)
+ * list everything (`GET /tasks`) and keep the last page's token; with one,
+ * ask only for the changes since it (`GET /tasks/changes`, again at once
+ * while `hasMore`). A token too old for the server's tombstones (410
+ * RESYNC_REQUIRED) or one it cannot read (400) falls back to the full list,
+ * silently. This runs at start (after the cached state is read from
+ * IndexedDB and shown), on every (re)connect, and when a heartbeat's PONG
+ * says `behind` (events were lost on the way). Everything the server says is
+ * written to IndexedDB, the token in the same transaction as the changes it
+ * covers.
  */
 export class SyncEngine {
-  readonly store = new TaskStore();
+  readonly store: TaskStore;
   readonly outbox: Outbox;
   private readonly socket: LiveSocket;
   private readonly listeners = new Set<() => void>();
-  private readonly cacheKey: string;
+  private readonly db: UserDb;
+  /** Resolves once the state kept in IndexedDB is in the store and the outbox. */
+  private readonly loaded: Promise<void>;
+  private syncToken: string | null = null;
   private state: EngineState;
   private dirty = true;
   private messages: Message[] = [];
@@ -83,8 +99,11 @@ export class SyncEngine {
   private load: EngineState['load'];
   private loadError: string | null = null;
   private connectionId: string | null = null;
-  private resyncGeneration = 0;
-  private resyncAttempt = 0;
+  /** Bumped by stop(): answers of requests started before are ignored. */
+  private generation = 0;
+  private catching: Promise<void> | null = null;
+  private catchAgain = false;
+  private catchAttempt = 0;
   private replayAttempt = 0;
   private replaying = false;
   private replayAgain = false;
@@ -94,33 +113,37 @@ export class SyncEngine {
   private readonly idFactory: () => string;
 
   constructor(private readonly options: EngineOptions) {
-    this.cacheKey = cacheKey(options.userKey);
     this.idFactory = options.newId ?? ulidFactory();
+    this.store = new TaskStore(() => this.nowMs());
+    this.db = options.db;
     this.outbox = new Outbox({
-      storage: options.storage,
+      store: options.db,
       namespace: options.userKey,
       lock: options.lock,
       newId: this.idFactory,
       now: options.now,
+      onStored: () => options.channel?.post({ type: 'ops' }),
     });
     this.send = sendWith(options.api);
-    const cached = readJson<Task[]>(options.storage, this.cacheKey);
-    if (Array.isArray(cached)) this.store.seed(cached);
-    this.load = Array.isArray(cached) ? 'ready' : 'loading';
+    this.load = 'loading';
     this.socket = new LiveSocket({
       wsUrl: options.wsUrl,
       getToken: options.getToken,
       network: options.network,
       createSocket: options.createSocket,
       random: options.random,
+      heartbeatMs: options.heartbeatMs,
+      pingSince: () => this.syncToken,
       onStatus: () => this.changed(),
       onFrame: (frame) => this.onFrame(frame),
       onConnected: () => {
-        void this.resync();
+        // Only the changes since the token (or everything, the first time).
+        void this.catchUp();
         void this.replay();
       },
       onSignedOut: () => options.onUnauthorized(),
     });
+    this.loaded = this.loadLocal();
     this.state = this.compute();
   }
 
@@ -131,23 +154,21 @@ export class SyncEngine {
         this.changed();
       }),
     );
-    if (this.options.subscribeStorage) {
-      this.cleanups.push(
-        this.options.subscribeStorage((key) => {
-          // Another tab queued, sent or resolved a change: show the same thing here.
-          if (this.outbox.owns(key)) this.changed();
-        }),
-      );
-    }
+    if (this.options.channel) this.cleanups.push(this.options.channel.subscribe((m) => this.onTabMessage(m)));
     this.socket.start();
-    if (this.options.network.online()) {
-      // Do not wait for the socket to show tasks; the resync after it opens catches up.
-      void this.resync();
-      void this.replay();
-    } else if (this.load === 'loading') {
-      this.load = 'error';
-      this.loadError = OFFLINE_NO_DATA;
-    }
+    const generation = this.generation;
+    void this.loaded.then(() => {
+      if (generation !== this.generation) return;
+      if (this.options.network.online()) {
+        // Do not wait for the socket to show tasks; the catch-up after it opens follows.
+        void this.catchUp();
+        void this.replay();
+      } else if (this.load === 'loading') {
+        this.load = 'error';
+        this.loadError = OFFLINE_NO_DATA;
+        this.changed();
+      }
+    });
   }
 
   stop(): void {
@@ -156,7 +177,18 @@ export class SyncEngine {
     this.cleanups = [];
     this.timers.forEach((t) => clearTimeout(t));
     this.timers.clear();
-    this.resyncGeneration++;
+    this.generation++;
+  }
+
+  /** Sign-out: stops, and forgets the cached list and token (queued changes stay for the next sign-in). */
+  forgetTasks(): Promise<void> {
+    this.stop();
+    return this.db.clearTasks().catch(() => undefined);
+  }
+
+  /** Resolves once the state kept in IndexedDB is shown (tests, and nothing else needs to wait). */
+  whenLoaded(): Promise<void> {
+    return this.loaded;
   }
 
   subscribe(listener: () => void): () => void {
@@ -211,7 +243,7 @@ export class SyncEngine {
 
   resolveConflict(taskId: string, choice: 'mine' | 'theirs'): void {
     const current = this.outbox.resolveConflict(taskId, choice);
-    if (current) this.store.applyTask(current);
+    if (current && this.store.applyTask(current)) this.persist({ upserts: [current] });
     this.changed();
     if (choice === 'mine') void this.replay();
   }
@@ -221,24 +253,69 @@ export class SyncEngine {
     this.changed();
   }
 
-  /** Re-fetches everything (also the error state's Retry button). */
-  async resync(): Promise<void> {
-    const generation = ++this.resyncGeneration;
-    const mark = this.store.beginResync();
+  /** The error state's Retry button: catch up now. */
+  resync(): Promise<void> {
+    return this.catchUp();
+  }
+
+  /**
+   * Brings the store up to the server's state (see the class comment). One
+   * at a time: asked again while running, it runs once more after, since the
+   * new reason (a reconnect, a PONG `behind`) may concern changes made after
+   * the running request read the feed.
+   */
+  catchUp(): Promise<void> {
+    if (this.catching) {
+      this.catchAgain = true;
+      return this.catching;
+    }
+    const generation = this.generation;
+    this.catching = (async () => {
+      try {
+        await this.loaded;
+        do {
+          this.catchAgain = false;
+          if (!(await this.catchUpOnce(generation))) return;
+        } while (this.catchAgain && generation === this.generation);
+      } finally {
+        this.catching = null;
+      }
+    })();
+    return this.catching;
+  }
+
+  /** One catch-up; false when it failed (a retry is scheduled if worth it) or the engine stopped. */
+  private async catchUpOnce(generation: number): Promise<boolean> {
     try {
-      const tasks = await this.options.api.listAllTasks();
-      if (generation !== this.resyncGeneration) return;
-      this.store.applySnapshot(tasks, mark);
-      this.resyncAttempt = 0;
-      this.load = 'ready';
-      this.loadError = null;
-      this.saveCache();
-      this.changed();
+      const token = this.syncToken;
+      if (token === null) {
+        await this.listEverything(generation);
+      } else {
+        try {
+          await this.pullChanges(token, generation);
+        } catch (error) {
+          // 410 RESYNC_REQUIRED: the token is older than the server keeps deletes. 400: a
+          // corrupted or foreign token. Either way the token cannot be used: list everything.
+          if (!(error instanceof ApiError) || error.transient || error instanceof UnauthorizedError) throw error;
+          if (generation !== this.generation) return false;
+          this.syncToken = null;
+          await this.listEverything(generation);
+        }
+      }
+      if (generation !== this.generation) return false;
+      this.catchAttempt = 0;
+      this.store.forgetDeletedBefore(this.nowMs() - DELETED_KEEP_MS);
+      if (this.load !== 'ready' || this.loadError !== null) {
+        this.load = 'ready';
+        this.loadError = null;
+        this.changed();
+      }
+      return true;
     } catch (error) {
-      if (generation !== this.resyncGeneration) return;
+      if (generation !== this.generation) return false;
       if (error instanceof UnauthorizedError) {
         this.options.onUnauthorized();
-        return;
+        return false;
       }
       if (this.load === 'loading') {
         this.load = 'error';
@@ -247,9 +324,52 @@ export class SyncEngine {
           : OFFLINE_NO_DATA;
         this.changed();
       }
-      // Offline: the socket's reconnect will resync. Online: the API had a bad moment; retry.
-      if (this.options.network.online()) this.later(() => void this.resync(), backoffDelay(this.resyncAttempt++, this.options.random));
+      // Offline: the socket's reconnect will catch up. Online: the API had a bad moment; retry.
+      if (this.options.network.online()) this.later(() => void this.catchUp(), backoffDelay(this.catchAttempt++, this.options.random));
+      return false;
     }
+  }
+
+  /** `GET /tasks/changes` from `token` until `hasMore` is false. */
+  private async pullChanges(token: string, generation: number): Promise<void> {
+    let since = token;
+    for (;;) {
+      const page = await this.options.api.listChanges(since);
+      if (generation !== this.generation) return;
+      const upserts: Task[] = [];
+      const deletes: { id: string; version: number | null }[] = [];
+      let changed = false;
+      for (const entry of page.changes) {
+        if (entry.type === 'upsert') {
+          changed = this.store.applyTask(entry.task) || changed;
+          upserts.push(entry.task);
+        } else {
+          changed = this.store.applyDelete(entry.taskId, entry.version) || changed;
+          deletes.push({ id: entry.taskId, version: entry.version });
+        }
+      }
+      this.syncToken = page.syncToken;
+      this.persist({ upserts, deletes, syncToken: page.syncToken });
+      if (changed) this.changed();
+      // A server repeating the same token would keep us here forever.
+      if (!page.hasMore || page.syncToken === since) return;
+      since = page.syncToken;
+    }
+  }
+
+  /** Every page of `GET /tasks`, replacing the store's state; keeps the last page's token. */
+  private async listEverything(generation: number): Promise<void> {
+    const mark = this.store.beginResync();
+    const { tasks, syncToken } = await this.options.api.listAllTasks();
+    if (generation !== this.generation) return;
+    const { changed, removed } = this.store.applySnapshot(tasks, mark);
+    this.syncToken = syncToken;
+    this.persist({
+      upserts: tasks.filter((t) => !this.store.isDeleted(t.id)),
+      deletes: removed.map((id) => ({ id, version: null })),
+      syncToken,
+    });
+    if (changed) this.changed();
   }
 
   /** Sends queued changes; one tab at a time across the user's tabs (see Outbox). */
@@ -261,6 +381,8 @@ export class SyncEngine {
     if (!this.options.network.online()) return;
     this.replaying = true;
     try {
+      // Ops of the previous version move over first (loadLocal).
+      await this.loaded;
       do {
         this.replayAgain = false;
         const result = await this.outbox.replay(this.send, this.hooks);
@@ -283,13 +405,21 @@ export class SyncEngine {
 
   private readonly hooks: ReplayHooks = {
     applied: (op, task) => {
-      if (task) this.store.applyTask(task);
-      else this.store.remove(op.taskId);
-      this.saveCache();
+      if (task) {
+        this.store.applyTask(task);
+        this.persist({ upserts: [task] });
+        this.options.channel?.post({ type: 'task', task });
+      } else {
+        // Our DELETE's 204 (or 404, or a create answered 409 TASK_DELETED): gone for good.
+        this.store.applyDelete(op.taskId, null);
+        this.persist({ deletes: [{ id: op.taskId, version: null }] });
+        this.options.channel?.post({ type: 'deleted', taskId: op.taskId, version: null });
+      }
       this.changed();
     },
     conflict: (_op, current) => {
       this.store.applyTask(current);
+      this.persist({ upserts: [current] });
       this.changed();
     },
     rejected: (op, error) => {
@@ -306,10 +436,63 @@ export class SyncEngine {
       this.changed();
       return;
     }
-    if (this.store.applyFrame(frame)) {
-      this.saveCache();
-      this.changed();
+    if (frame.type === 'PONG') {
+      // Changes after our token exist: events we hold already, or ones lost on the way.
+      if (frame.behind === true) void this.catchUp();
+      return;
     }
+    const events = taskEvents(frame);
+    if (events.length === 0) return;
+    const upserts: Task[] = [];
+    const deletes: { id: string; version: number | null }[] = [];
+    for (const event of events) {
+      if (event.type === 'TASK_DELETED') deletes.push({ id: event.taskId, version: deleteVersion(event) });
+      else upserts.push(event.task);
+    }
+    const changed = this.store.applyFrame(frame);
+    this.persist({ upserts, deletes });
+    if (changed) this.changed();
+  }
+
+  /** Another tab of this user changed the outbox or got an answer for one of its ops. */
+  private onTabMessage(message: TabMessage): void {
+    if (message.type === 'ops') {
+      void this.outbox.load().then(
+        () => this.changed(),
+        () => undefined,
+      );
+      return;
+    }
+    const changed =
+      message.type === 'task' ? this.store.applyTask(message.task) : this.store.applyDelete(message.taskId, message.version);
+    if (changed) this.changed();
+  }
+
+  /** Reads what IndexedDB kept (and, once, what the localStorage version kept) into the store and outbox. */
+  private async loadLocal(): Promise<void> {
+    try {
+      const legacy = this.options.legacyStorage;
+      if (legacy && hasLegacyStorage(legacy, this.options.userKey)) {
+        await this.outbox.exclusive(() => migrateLegacyStorage(legacy, this.options.userKey, this.db));
+      }
+      const [local] = await Promise.all([this.db.load(), this.outbox.load()]);
+      this.store.seed(local.tasks, local.deleted);
+      this.syncToken ??= local.syncToken;
+      // A token means a listing succeeded before: an empty list is a real answer then.
+      if (this.load === 'loading' && (local.syncToken !== null || local.tasks.length > 0)) this.load = 'ready';
+    } catch {
+      // IndexedDB unusable: everything comes from the server.
+    }
+    this.changed();
+  }
+
+  /** Stores server state; a failed write only makes the next start's catch-up longer. */
+  private persist(write: TaskWrite): void {
+    void this.db.write(write).catch(() => undefined);
+  }
+
+  private nowMs(): number {
+    return (this.options.now?.() ?? new Date()).getTime();
   }
 
   private enqueue(op: NewOp): Op {
@@ -352,14 +535,6 @@ export class SyncEngine {
     this.messages = [...this.messages, message].slice(-MAX_MESSAGES);
     if (kind === 'info') this.later(() => this.dismissMessage(message.id), INFO_TTL_MS);
     this.changed();
-  }
-
-  private saveCache(): void {
-    try {
-      this.options.storage.setItem(this.cacheKey, JSON.stringify(this.store.list()));
-    } catch {
-      // Storage full: the cache only speeds up the next start.
-    }
   }
 
   private later(fn: () => void, ms: number): void {

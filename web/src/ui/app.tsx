@@ -5,7 +5,6 @@ import { createLocalAuth, type LocalAuth } from '../auth/local.js';
 import { loadConfig } from '../config.js';
 import { browserLock } from '../lock.js';
 import { browserStorage } from '../storage.js';
-import { cacheKey } from '../sync/engine.js';
 import { Dashboard } from './dashboard.js';
 import { SignIn } from './sign-in.js';
 
@@ -77,11 +76,7 @@ export function App() {
       config={config}
       auth={auth}
       session={session}
-      onSignOut={() => {
-        // Queued changes stay for this user's next sign-in; the cached list does not.
-        browserStorage('localStorage').removeItem(cacheKey(session.sub));
-        auth.signOut();
-      }}
+      onSignOut={() => auth.signOut()}
     />
   );
 }

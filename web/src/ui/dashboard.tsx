@@ -2,10 +2,13 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { RuntimeConfig } from '../../../lambdas/contract.js';
 import { createApi } from '../api.js';
 import type { Auth, Session } from '../auth/session.js';
+import { openRecordDb } from '../idb.js';
 import { browserLock } from '../lock.js';
+import { UserDb, userDbName } from '../state/local-db.js';
 import { browserStorage } from '../storage.js';
 import { SyncEngine } from '../sync/engine.js';
 import { browserNetwork } from '../sync/network.js';
+import { broadcastChannel } from '../sync/tabs.js';
 import { ConflictDialog } from './conflict-dialog.js';
 import { CreateForm } from './create-form.js';
 import { Messages } from './messages.js';
@@ -14,29 +17,34 @@ import { TaskList } from './task-list.js';
 import { useEngineState } from './use-engine.js';
 
 export function Dashboard({ config, auth, session, onSignOut }: { config: RuntimeConfig; auth: Auth; session: Session; onSignOut(): void }) {
-  const engine = useMemo(
-    () =>
-      new SyncEngine({
-        api: createApi({ apiUrl: config.apiUrl, auth }),
-        wsUrl: config.wsUrl,
-        getToken: () => auth.getToken(),
-        onUnauthorized: () => auth.expire('Your session expired. Please sign in again.'),
-        userKey: session.sub,
-        storage: browserStorage('localStorage'),
-        lock: browserLock(),
-        network: browserNetwork(),
-        subscribeStorage(listener) {
-          const handler = (e: StorageEvent) => listener(e.key);
-          addEventListener('storage', handler);
-          return () => removeEventListener('storage', handler);
-        },
-      }),
-    [config, auth, session.sub],
-  );
+  const { engine, db, channel } = useMemo(() => {
+    // Everything this user keeps in the browser is theirs alone: one database and channel per `sub`.
+    const db = new UserDb(openRecordDb(userDbName(session.sub)));
+    const channel = broadcastChannel(userDbName(session.sub));
+    const engine = new SyncEngine({
+      api: createApi({ apiUrl: config.apiUrl, auth }),
+      wsUrl: config.wsUrl,
+      getToken: () => auth.getToken(),
+      onUnauthorized: () => auth.expire('Your session expired. Please sign in again.'),
+      userKey: session.sub,
+      db,
+      channel,
+      legacyStorage: browserStorage('localStorage'),
+      lock: browserLock(),
+      network: browserNetwork(),
+      heartbeatMs: config.heartbeatMs,
+    });
+    return { engine, db, channel };
+  }, [config, auth, session.sub]);
   useEffect(() => {
     engine.start();
-    return () => engine.stop();
-  }, [engine]);
+    return () => {
+      engine.stop();
+      channel.close();
+      // After the writes already asked for (sign-out's clear among them).
+      db.close();
+    };
+  }, [engine, db, channel]);
 
   const state = useEngineState(engine);
   const [deferred, setDeferred] = useState<string[]>([]);
@@ -50,7 +58,14 @@ export function Dashboard({ config, auth, session, onSignOut }: { config: Runtim
         <p class="user">
           Signed in as <strong data-testid="user-name">{session.name || session.sub}</strong>
         </p>
-        <button type="button" onClick={onSignOut}>
+        <button
+          type="button"
+          onClick={() => {
+            // Queued changes stay for this user's next sign-in; the cached list does not.
+            void engine.forgetTasks();
+            onSignOut();
+          }}
+        >
           Sign out
         </button>
       </header>
