@@ -1,6 +1,7 @@
 import { FUNCTIONS, type FunctionName } from '../lib/definitions.js';
 import type { FanoutTrial, RampStep } from './protocol.js';
 import type { Summary } from './stats.js';
+import type { SyncFigures } from './sync.js';
 
 type Params = Record<string, unknown>;
 
@@ -73,6 +74,8 @@ export interface Results {
   cost?: {
     usd_per_million_updates: CostByConnections;
     usd_per_million_updates_coalescing_off: CostByConnections;
+    /** The same with one write request unit per update (before the change feed), for comparison. */
+    usd_per_million_updates_without_feed?: CostByConnections;
     lines_usd_per_million: Record<string, unknown>;
     batches: Record<string, unknown>;
     parameters: Params;
@@ -92,7 +95,16 @@ export interface Results {
     ramp: RampStep[];
     parameters: Params;
   };
-  web?: { initial_js_gzip_bytes: number; initial_js_bytes: number; budget_gzip_bytes: number; parameters: Params };
+  web?: {
+    initial_js_gzip_bytes: number;
+    initial_js_bytes: number;
+    budget_gzip_bytes: number;
+    /** Reload to list visible with 10,000 cached tasks (IndexedDB), Chromium; see bench/web-reload.ts. */
+    reload_10k_ms?: number;
+    parameters: Params;
+  };
+  /** Catch-up with 10,000 tasks and one change: the full list against the change feed (bench/sync.ts). */
+  sync?: SyncFigures;
   targets?: TargetResult[];
 }
 
@@ -150,6 +162,13 @@ export const TARGETS: Target[] = [
     atMost(`bundle.${fn}_import_ms`, 60, '≤ 60 ms'),
   ]),
   atMost('capacity.idle_5000_rss_mb', 199.99, '< 200 MB'),
+  // Issue 9: catch-up in proportion to what changed.
+  atMost('sync.catchup_10k.requests', 1, '1'),
+  atMost('sync.catchup_10k.bytes', 2048, '≤ 2 KB'),
+  atMost('sync.catchup_10k.read_units', 2, '≤ 2 RU'),
+  atMost('sync.catchup_10k.ms', 50, '≤ 50 ms'),
+  atMost('web.reload_10k_ms', 500, '≤ 500 ms'),
+  atMost('cost.usd_per_million_updates.c10', 3.13, '≤ $3.13 (+30 %)'),
 ];
 
 type Unit = 'ms' | 'bytes' | 'MB' | 'usd' | 'count' | 'rate' | 'bool';
@@ -234,12 +253,13 @@ const SECTIONS: Section[] = [
     ],
   },
   {
-    title: '4. Cost per million updates (us-east-1 list prices; coalescing on / off)',
+    title: '4. Cost per million updates, change feed included (us-east-1 list prices; coalescing on / off)',
     params: () => 'batches of 100 updates from 5 users × 20, each user with c connections; see cost.parameters for every assumption',
     rows: (['c1', 'c10', 'c100'] as const).map((c) => ({
       key: `cost.usd_per_million_updates.${c}`,
       unit: 'usd' as Unit,
-      note: (r: Results) => `off: ${format(r.cost?.usd_per_million_updates_coalescing_off[c], 'usd')}`,
+      note: (r: Results) =>
+        `off: ${format(r.cost?.usd_per_million_updates_coalescing_off[c], 'usd')}; without the feed's write: ${format(r.cost?.usd_per_million_updates_without_feed?.[c], 'usd')}`,
     })),
   },
   {
@@ -267,6 +287,21 @@ const SECTIONS: Section[] = [
     title: '7. Web bundle',
     params: () => 'buildWeb(): entry chunk + static imports, gzip -9',
     rows: [{ key: 'web.initial_js_gzip_bytes', unit: 'bytes', note: () => 'budget 40.0 KB' }],
+  },
+  {
+    title: '8. Catch-up with 10,000 tasks and one change (full list vs change feed)',
+    params: () => 'one user, 10,000 tasks, pages of 100; then one PUT; ms = median of 5; read units = DynamoDB ConsumedCapacity of the same handler code',
+    rows: [
+      { key: 'sync.full_10k.requests', unit: 'count' },
+      { key: 'sync.full_10k.bytes', unit: 'bytes' },
+      ms('sync.full_10k.ms'),
+      { key: 'sync.full_10k.read_units', unit: 'count' },
+      { key: 'sync.catchup_10k.requests', unit: 'count' },
+      { key: 'sync.catchup_10k.bytes', unit: 'bytes', note: (r: Results) => `${r.sync?.catchup_10k.changes ?? '?'} change(s) answered` },
+      ms('sync.catchup_10k.ms'),
+      { key: 'sync.catchup_10k.read_units', unit: 'count' },
+      ms('web.reload_10k_ms', () => 'Chromium: reload → list visible, from IndexedDB'),
+    ],
   },
 ];
 

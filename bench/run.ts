@@ -30,10 +30,11 @@ import { PRICE_SOURCES, usdPerMillionUpdates, type CostLines } from './pricing.j
 import type { Endpoints, FanoutResult, LatencyResult, OpenResult, RampResult, ReceivedResult } from './protocol.js';
 import { printTable, TARGETS, type CostByConnections, type Results } from './report.js';
 import { round } from './stats.js';
+import { measureSync } from './sync.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const SCENARIOS = ['bundle', 'web', 'latency', 'fanout', 'calls', 'cost', 'capacity'] as const;
+const SCENARIOS = ['bundle', 'web', 'latency', 'fanout', 'calls', 'cost', 'sync', 'capacity'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values: args } = parseArgs({ options: { only: { type: 'string' } }, strict: true });
@@ -329,6 +330,7 @@ async function callsAndCostScenario(gen: LoadGenerator, stack: RunningStack, tas
     const off: Record<string, number> = {};
     const lines: Record<string, { coalescing_on: CostLines; coalescing_off: CostLines }> = {};
     const batches: Record<string, { coalescing_on: BroadcastRun; coalescing_off: BroadcastRun }> = {};
+    const withoutFeed: Record<string, number> = {};
     const apiMs = tasksApiMs ?? 25;
     for (const c of p.connectionsPerUser) {
       const users = ids(costUsers[c]!);
@@ -338,10 +340,17 @@ async function callsAndCostScenario(gen: LoadGenerator, stack: RunningStack, tas
       const cost = (run: BroadcastRun) =>
         usdPerMillionUpdates(
           { records: run.records, readRequestUnits: run.readRequestUnits, messageUnits: run.messageUnits, broadcasterMs: run.durationMs },
-          { tasksApiMs: apiMs, writeRequestUnits: 1 },
+          { tasksApiMs: apiMs, writeRequestUnits: WRITE_REQUEST_UNITS_PER_UPDATE },
         );
       const costOn = cost(runOn);
       const costOff = cost(runOff);
+      withoutFeed[`c${c}`] = round(
+        usdPerMillionUpdates(
+          { records: runOn.records, readRequestUnits: runOn.readRequestUnits, messageUnits: runOn.messageUnits, broadcasterMs: runOn.durationMs },
+          { tasksApiMs: apiMs, writeRequestUnits: 1 },
+        ).total,
+        2,
+      );
       on[`c${c}`] = round(costOn.total, 2);
       off[`c${c}`] = round(costOff.total, 2);
       lines[`c${c}`] = { coalescing_on: roundLines(costOn), coalescing_off: roundLines(costOff) };
@@ -350,6 +359,7 @@ async function callsAndCostScenario(gen: LoadGenerator, stack: RunningStack, tas
     results.cost = {
       usd_per_million_updates: on as unknown as CostByConnections,
       usd_per_million_updates_coalescing_off: off as unknown as CostByConnections,
+      usd_per_million_updates_without_feed: withoutFeed as unknown as CostByConnections,
       lines_usd_per_million: lines,
       batches,
       parameters: {
@@ -361,7 +371,7 @@ async function callsAndCostScenario(gen: LoadGenerator, stack: RunningStack, tas
         tasksApiMemoryMb: FUNCTIONS.tasksApi.memoryMb,
         broadcasterMs: 'broadcaster duration of each batch measured here against the local stack (AWS @connections round trips are slower; duration is under 1 % of the total)',
         broadcasterMemoryMb: FUNCTIONS.broadcaster.memoryMb,
-        writeRequestUnits: '1 per update (a conditional Put of an item under 1 KB)',
+        writeRequestUnits: `${WRITE_REQUEST_UNITS_PER_UPDATE} per update: the change entry (a Put of ~100 bytes) and the task write (a conditional write of an item under 1 KB); without_feed counts 1`,
         readRequestUnits: 'as DynamoDB Local reports them for each connections Query (ReturnConsumedCapacity TOTAL, eventually consistent)',
         messages: `each post in ${LIMITS.batchFrameMaxBytes / 1024} KB units; pings and connection minutes are not per update and are left out`,
         coalescingNote:
@@ -379,6 +389,19 @@ async function callsAndCostScenario(gen: LoadGenerator, stack: RunningStack, tas
     log(`warning: sockets of ${short.length} users did not receive exactly the events broadcast (${short[0]![0]})`);
   }
   await gen.run({ cmd: 'closeAll' });
+}
+
+/** The change feed's entry and the task write, each under 1 KB (docs/design.md, "Change feed"). */
+const WRITE_REQUEST_UNITS_PER_UPDATE = 2;
+
+async function syncScenario(stack: RunningStack): Promise<void> {
+  results.sync = await measureSync(
+    { apiUrl: stack.info.apiUrl, tokenUrl: stack.info.tokenUrl, dynamodbEndpoint: stack.info.dynamodbEndpoint },
+    `bench-${runId}-sync`,
+  );
+  log(
+    `sync: full list ${results.sync.full_10k.requests} requests, ${results.sync.full_10k.bytes} bytes, ${results.sync.full_10k.ms} ms; catch-up ${results.sync.catchup_10k.requests} request, ${results.sync.catchup_10k.bytes} bytes, ${results.sync.catchup_10k.ms} ms, ${results.sync.catchup_10k.read_units} RU`,
+  );
 }
 
 const roundLines = (lines: CostLines): CostLines =>
@@ -479,6 +502,9 @@ async function main(): Promise<void> {
           }
         }),
       );
+    }
+    if (only.has('sync')) {
+      await scenario('sync', () => withStack('sync', [], (stack) => syncScenario(stack)));
     }
     if (only.has('capacity')) {
       await scenario('capacity', () => withStack('capacity', [], (stack) => capacityScenario(gen, stack)));
