@@ -583,6 +583,24 @@ describe('SyncEngine catch-up with the change feed', () => {
     expect(titles()).toEqual(['its event was lost v1']);
   });
 
+  it('replaces a token the heartbeat’s ping was refused for (ERROR frame) by listing everything', async () => {
+    const server = new FakeServer();
+    const { engine, sockets, connect, titles } = engineFor(server);
+    engine.start();
+    await connect();
+    // The server no longer reads our token (a key rotation, say): its ping answer is an ERROR frame.
+    server.expiredBefore = Number.POSITIVE_INFINITY;
+    server.put(task({ title: 'its event was lost' }));
+    const from = server.calls.length;
+
+    sockets[0]!.receive({ type: 'ERROR', code: 'BAD_REQUEST', message: '"since" must be a syncToken this API issued to this user' });
+    await flush();
+
+    expect(server.since(from)).toEqual(['GET /tasks/changes?since=t0', 'GET /tasks']);
+    expect(titles()).toEqual(['its event was lost v1']);
+    expect(engine.getState().messages).toEqual([]);
+  });
+
   it('finds a lost event through the heartbeat alone, without reconnecting', async () => {
     const server = new FakeServer();
     const { engine, sockets, connect, titles } = engineFor(server, { heartbeatMs: 1000 });

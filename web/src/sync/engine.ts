@@ -441,6 +441,12 @@ export class SyncEngine {
       if (frame.behind === true) void this.catchUp();
       return;
     }
+    if (frame.type === 'ERROR') {
+      // The only message we send that the server can refuse is a ping whose `since` it cannot
+      // read: the pull then answers 400 and the catch-up lists everything, with a new token.
+      if (this.syncToken !== null) void this.catchUp();
+      return;
+    }
     const events = taskEvents(frame);
     if (events.length === 0) return;
     const upserts: Task[] = [];
