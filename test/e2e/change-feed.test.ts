@@ -192,6 +192,30 @@ describeBrowser('dashboard on the change feed', () => {
     expect(calls.filter((c) => c.status !== undefined && c.status >= 400)).toEqual([]);
   });
 
+  it('shares the outbox between two tabs of one browser: a change queued in a tab cut off from the API is sent by the other', async () => {
+    const user = uniqueUser('tabs');
+    const context = await newContext();
+    const cutOff = await openSignedIn(context, shared.webUrl, user);
+    const other = await context.newPage();
+    await other.goto(shared.webUrl);
+    await waitForStatus(other, 'live', CONNECT_TIMEOUT_MS);
+    await other.getByTestId('tasks-empty').waitFor();
+    const otherCalls = recordApiCalls(other, shared.apiUrl);
+    const apiRoutes = `${shared.apiUrl.replace(/\/+$/, '')}/**`;
+    await cutOff.route(apiRoutes, (route) => route.abort('internetdisconnected'));
+
+    const id = await addTask(cutOff, 'Queued in the cut-off tab');
+    // The other tab shows it (BroadcastChannel, IndexedDB), sends it, and both show it confirmed.
+    await row(other, id).waitFor({ timeout: SYNC_TIMEOUT_MS });
+    await waitForNothingPending(other);
+    await waitForNothingPending(cutOff);
+
+    expect(otherCalls.filter((c) => c.method === 'POST')).toEqual([{ method: 'POST', path: '/tasks', status: 201 }]);
+    const phone = await otherDevice(shared, user);
+    expect((await phone.tasks()).map((t) => t.id)).toEqual([id]);
+    await cutOff.unroute(apiRoutes);
+  });
+
   describe('with 30 % of WebSocket posts lost and a 1 s heartbeat', () => {
     let lossy: RunningStack | undefined;
 

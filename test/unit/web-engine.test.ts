@@ -726,6 +726,32 @@ describe('SyncEngine across tabs', () => {
     expect(tabB.engine.getState().tasks).toEqual([expect.objectContaining({ title: 'from tab A', pending: false, version: 1 })]);
   });
 
+  it('sends a change another tab queued but cannot send (its requests fail, or it was closed)', async () => {
+    const server = new FakeServer();
+    const unreachable = new FakeServer();
+    unreachable.down = true;
+    const db = userDb();
+    const hub = memoryTabHub();
+    const tabA = engineFor(unreachable, { db, channel: hub.channel() });
+    const tabB = engineFor(server, { db, channel: hub.channel() });
+    tabB.engine.start();
+    await tabB.connect();
+    tabA.engine.start();
+    await flush();
+
+    tabA.engine.createTask('queued in A');
+    await flush();
+
+    const posts = (f: FakeServer) => f.calls.filter((c) => c.startsWith('POST'));
+    expect(posts(unreachable)).toEqual(['POST queued in A']);
+    expect(posts(server)).toEqual(['POST queued in A']);
+    expect(tabB.engine.getState().tasks).toEqual([expect.objectContaining({ title: 'queued in A', pending: false, version: 1 })]);
+    // Tab A learns the answer from tab B, and does not send the op again when its retry comes.
+    expect(tabA.engine.getState().tasks).toEqual([expect.objectContaining({ title: 'queued in A', pending: false, version: 1 })]);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(posts(unreachable)).toEqual(['POST queued in A']);
+  });
+
   it('tells the other tabs about a delete it made', async () => {
     const server = new FakeServer();
     server.put(task());

@@ -463,8 +463,13 @@ export class SyncEngine {
   /** Another tab of this user changed the outbox or got an answer for one of its ops. */
   private onTabMessage(message: TabMessage): void {
     if (message.type === 'ops') {
+      // Show it, and send it if that tab cannot (closed right after, or its requests fail):
+      // the lock keeps the tabs from sending an op twice.
       void this.outbox.load().then(
-        () => this.changed(),
+        () => {
+          this.changed();
+          if (this.outbox.list().some((op) => !op.conflict)) void this.replay();
+        },
         () => undefined,
       );
       return;
