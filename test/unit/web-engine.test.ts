@@ -699,6 +699,25 @@ describe('SyncEngine catch-up with the change feed', () => {
     expect(await db.load()).toEqual({ tasks: [], deleted: [], syncToken: null });
     expect((await db.listOps()).map((o) => o.kind)).toEqual(['create']);
   });
+
+  it('does not refill the cleared cache with an answer that arrives after sign-out', async () => {
+    const server = new FakeServer();
+    const { engine, db, connect } = engineFor(server);
+    engine.start();
+    await connect();
+    let release!: () => void;
+    server.gate = new Promise((r) => (release = r));
+    engine.createTask('answered after sign-out');
+    await flush();
+
+    await engine.forgetTasks();
+    server.gate = null;
+    release();
+    await flush();
+
+    expect(server.tasks.size).toBe(1);
+    expect(await db.load()).toEqual({ tasks: [], deleted: [], syncToken: null });
+  });
 });
 
 describe('SyncEngine across tabs', () => {

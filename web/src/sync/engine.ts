@@ -101,6 +101,7 @@ export class SyncEngine {
   private connectionId: string | null = null;
   /** Bumped by stop(): answers of requests started before are ignored. */
   private generation = 0;
+  private stopped = false;
   private catching: Promise<void> | null = null;
   private catchAgain = false;
   private catchAttempt = 0;
@@ -178,17 +179,13 @@ export class SyncEngine {
     this.timers.forEach((t) => clearTimeout(t));
     this.timers.clear();
     this.generation++;
+    this.stopped = true;
   }
 
   /** Sign-out: stops, and forgets the cached list and token (queued changes stay for the next sign-in). */
   forgetTasks(): Promise<void> {
     this.stop();
     return this.db.clearTasks().catch(() => undefined);
-  }
-
-  /** Resolves once the state kept in IndexedDB is shown (tests, and nothing else needs to wait). */
-  whenLoaded(): Promise<void> {
-    return this.loaded;
   }
 
   subscribe(listener: () => void): () => void {
@@ -497,8 +494,12 @@ export class SyncEngine {
     this.changed();
   }
 
-  /** Stores server state; a failed write only makes the next start's catch-up longer. */
+  /**
+   * Stores server state; a failed write only makes the next start's catch-up longer.
+   * Not after stop(): an answer arriving after sign-out must not refill the cleared cache.
+   */
   private persist(write: TaskWrite): void {
+    if (this.stopped) return;
     void this.db.write(write).catch(() => undefined);
   }
 
