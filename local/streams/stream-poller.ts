@@ -1,25 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  DescribeStreamCommand,
-  DynamoDBStreamsClient,
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  type GetShardIteratorCommandInput,
-  type Shard,
-  type _Record as StreamsRecord,
-} from '@aws-sdk/client-dynamodb-streams';
-import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { DescribeStreamCommand, DynamoDBStreamsClient, type Shard } from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { LOCAL, STREAM_MAPPING } from '../../lib/definitions.js';
 import { localClientConfig } from '../dynamodb/client-config.js';
-import { interpretBatchResponse, type BatchOutcome } from './batch-response.js';
-import {
-  appendOnFailureRecord,
-  awsTimestamp,
-  type OnFailureCondition,
-  type OnFailureRecord,
-} from './on-failure-destination.js';
-import { toLambdaStreamRecord } from './stream-event-builder.js';
+import { appendOnFailureRecord, type OnFailureRecord } from './on-failure-destination.js';
+import { backoffMs, errorMessage, errorName, ShardWorker, type ShardHost } from './shard-worker.js';
 
 /** Event source mapping settings; defaults come from STREAM_MAPPING in lib/definitions.ts (what CDK deploys). */
 export interface StreamMappingSettings {
@@ -148,9 +133,6 @@ export class StreamPollerError extends Error {
   override name = 'StreamPollerError';
 }
 
-/** Lambda's synchronous invocation payload limit; a batch never exceeds it. */
-const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
-
 const consoleLogger: PollerLogger = {
   debug: () => undefined,
   info: () => undefined,
@@ -158,10 +140,6 @@ const consoleLogger: PollerLogger = {
   error: (message, ...extra) => console.error(`[stream-poller] ${message}`, ...extra),
 };
 
-const errorName = (error: unknown): string => (error as { name?: string } | null)?.name ?? 'Error';
-const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));
-const backoffMs = (backoff: Backoff, attempt: number) =>
-  Math.min(backoff.maxMs, backoff.baseMs * 2 ** Math.max(0, Math.min(attempt - 1, 20)));
 
 /**
  * Reads a DynamoDB stream and invokes a function with the semantics of a Lambda event
@@ -183,23 +161,7 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
   return poller;
 }
 
-interface Buffered {
-  seq: string;
-  event: DynamoDBRecord;
-  bytes: number;
-  createdAt: Date | undefined;
-}
-
-/** The next batch to invoke: `size` records from the head of the shard's buffer. */
-interface PlannedBatch {
-  size: number;
-  /** Failed invocations of batches starting at this head record (its retry count). */
-  failures: number;
-  isRetry: boolean;
-  lastResponse?: OnFailureRecord['responseContext'];
-}
-
-class StreamPollerImpl implements StreamPoller {
+class StreamPollerImpl implements StreamPoller, ShardHost {
   readonly settings: StreamMappingSettings;
   readonly client: DynamoDBStreamsClient;
   readonly logger: PollerLogger;
@@ -312,6 +274,10 @@ class StreamPollerImpl implements StreamPoller {
 
   get stoppingSignal(): AbortSignal {
     return this.abort.signal;
+  }
+
+  invoke(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse | void> {
+    return this.options.invoke(event);
   }
 
   /** Sleeps, but wakes up (without throwing) when stop() is called. */
@@ -463,342 +429,3 @@ class StreamPollerImpl implements StreamPoller {
   }
 }
 
-class ShardWorker {
-  parent: ShardWorker | undefined;
-  abandoned = false;
-  isFinished = false;
-  readonly finished: Promise<void>;
-  private resolveFinished!: () => void;
-  launched = false;
-  private iterator: string | undefined;
-  /** Sequence number of the last record read into the buffer; iterators are re-acquired after it. */
-  private lastReadSeq: string | undefined;
-  private trimmed = false;
-  private closed = false;
-  private readonly buffer: Buffered[] = [];
-  private readonly plan: PlannedBatch[] = [];
-
-  constructor(
-    private readonly poller: StreamPollerImpl,
-    readonly shardId: string,
-    readonly parentShardId: string | undefined,
-    readonly startType: 'LATEST' | 'TRIM_HORIZON',
-  ) {
-    this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
-  }
-
-  private get settings() {
-    return this.poller.settings;
-  }
-
-  private get shouldExit() {
-    return this.poller.stopping || this.abandoned;
-  }
-
-  launch(): void {
-    if (this.launched) return;
-    this.launched = true;
-    void this.run();
-  }
-
-  private async run(): Promise<void> {
-    try {
-      if (this.parent) await this.parent.finished;
-      while (!this.shouldExit) {
-        try {
-          if (this.plan.length === 0 && !this.closed && this.buffer.length < this.settings.batchSize) await this.fill();
-          if (this.shouldExit) break;
-          if (this.buffer.length > 0) await this.processNext();
-          else if (this.closed) break;
-        } catch (error) {
-          // Nothing above should throw; if it does, keep the shard alive rather than the process dying.
-          this.poller.logger.error('unexpected error in shard loop', { shardId: this.shardId, error: errorMessage(error) });
-          await this.poller.pause(this.poller.errorBackoff.maxMs);
-        }
-      }
-      if (!this.shouldExit && this.closed && this.buffer.length === 0) {
-        this.isFinished = true;
-        this.poller.shardFinished(this);
-      }
-    } finally {
-      this.isFinished = true;
-      this.resolveFinished();
-    }
-  }
-
-  /**
-   * Reads until a full batch is buffered or the batching window has passed. The window
-   * opens when the first record of the batch is buffered (or at once for records left
-   * over from the last read), never while the shard is idle. Window 0 = invoke with
-   * whatever the first non-empty GetRecords returned.
-   */
-  private async fill(): Promise<void> {
-    const windowMs = this.settings.maxBatchingWindowSeconds * 1000;
-    let windowStart = this.buffer.length > 0 ? Date.now() : undefined;
-    while (!this.shouldExit && !this.closed) {
-      const received = await this.readOnce();
-      if (this.buffer.length >= this.settings.batchSize) return;
-      if (this.buffer.length > 0) windowStart ??= Date.now();
-      const elapsed = windowStart === undefined ? 0 : Date.now() - windowStart;
-      if (windowStart !== undefined && elapsed >= windowMs) return;
-      if (received > 0) continue;
-      if (received === 0) {
-        const wait = windowStart === undefined ? this.settings.pollIntervalMs : Math.min(this.settings.pollIntervalMs, windowMs - elapsed);
-        await this.poller.pause(wait);
-      }
-    }
-  }
-
-  /** One GetRecords call: the number of records read, or -1 after an error (already backed off). */
-  private async readOnce(): Promise<number> {
-    if (!this.iterator && !(await this.acquireIterator())) return -1;
-    try {
-      const out = await this.poller.client.send(
-        new GetRecordsCommand({
-          ShardIterator: this.iterator,
-          Limit: Math.min(1000, Math.max(1, this.settings.batchSize - this.buffer.length)),
-        }),
-      );
-      this.poller.streamsCallSucceeded();
-      const records = out.Records ?? [];
-      for (const record of records) this.push(record);
-      this.iterator = out.NextShardIterator;
-      // No NextShardIterator: the shard is closed and read to its end (DynamoDB Streams roll-over).
-      if (!out.NextShardIterator) this.closed = true;
-      return records.length;
-    } catch (error) {
-      switch (errorName(error)) {
-        case 'ExpiredIteratorException':
-          // Iterators live 15 minutes; take a new one after the last record read.
-          this.iterator = undefined;
-          this.poller.logger.debug('shard iterator expired; re-acquiring', { shardId: this.shardId, after: this.lastReadSeq });
-          return 0;
-        case 'TrimmedDataAccessException':
-          this.iterator = undefined;
-          this.trimmed = true;
-          return 0;
-        case 'ResourceNotFoundException':
-          this.iterator = undefined;
-          this.poller.requestDiscovery();
-          await this.poller.pause(this.poller.streamsCallFailed('GetRecords', error, this.shardId));
-          return -1;
-        default:
-          // A refused or timed-out connection keeps the iterator (DynamoDB Local may just be paused);
-          // an answer rejecting the iterator (e.g. after a restart) means take a new one.
-          if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== undefined) {
-            this.iterator = undefined;
-          }
-          await this.poller.pause(this.poller.streamsCallFailed('GetRecords', error, this.shardId));
-          return -1;
-      }
-    }
-  }
-
-  private iteratorRequest(): GetShardIteratorCommandInput {
-    const base = { StreamArn: this.poller.streamArn, ShardId: this.shardId };
-    if (this.lastReadSeq && !this.trimmed) return { ...base, ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: this.lastReadSeq };
-    return { ...base, ShardIteratorType: this.trimmed ? 'TRIM_HORIZON' : this.startType };
-  }
-
-  async acquireIteratorOrThrow(): Promise<void> {
-    const out = await this.poller.client.send(new GetShardIteratorCommand(this.iteratorRequest()), {
-      abortSignal: this.poller.stoppingSignal,
-    });
-    this.iterator = out.ShardIterator;
-    this.trimmed = false;
-  }
-
-  private async acquireIterator(): Promise<boolean> {
-    try {
-      await this.acquireIteratorOrThrow();
-      this.poller.streamsCallSucceeded();
-      if (!this.iterator) this.closed = true;
-      return true;
-    } catch (error) {
-      if (errorName(error) === 'TrimmedDataAccessException') {
-        this.poller.logger.warn('records after the last one read were trimmed; continuing from TRIM_HORIZON', {
-          shardId: this.shardId,
-          after: this.lastReadSeq,
-        });
-        this.trimmed = true;
-        return false;
-      }
-      if (errorName(error) === 'ResourceNotFoundException') this.poller.requestDiscovery();
-      await this.poller.pause(this.poller.streamsCallFailed('GetShardIterator', error, this.shardId));
-      return false;
-    }
-  }
-
-  private push(record: StreamsRecord): void {
-    const event = toLambdaStreamRecord(record, { eventSourceARN: this.poller.streamArn, awsRegion: this.poller.awsRegion });
-    const seq = record.dynamodb?.SequenceNumber ?? '';
-    this.buffer.push({
-      seq,
-      event,
-      bytes: Buffer.byteLength(JSON.stringify(event)),
-      createdAt: record.dynamodb?.ApproximateCreationDateTime,
-    });
-    this.lastReadSeq = seq;
-  }
-
-  /** Up to batchSize buffered records, but never more than Lambda's 6 MB payload (at least one record). */
-  private nextBatchSize(): number {
-    const limit = Math.min(this.settings.batchSize, this.buffer.length);
-    let bytes = 0;
-    for (let i = 0; i < limit; i++) {
-      bytes += this.buffer[i]!.bytes + 1;
-      if (bytes > MAX_PAYLOAD_BYTES && i > 0) return i;
-    }
-    return limit;
-  }
-
-  private isTooOld(record: Buffered, now: number): boolean {
-    const maxAge = this.settings.maxRecordAgeSeconds;
-    return maxAge >= 0 && record.createdAt !== undefined && now - record.createdAt.getTime() > maxAge * 1000;
-  }
-
-  private exhausted(failures: number): boolean {
-    return this.settings.retryAttempts >= 0 && failures > this.settings.retryAttempts;
-  }
-
-  private async processNext(): Promise<void> {
-    if (this.plan.length === 0) this.plan.push({ size: this.nextBatchSize(), failures: 0, isRetry: false });
-    const planned = this.plan[0]!;
-
-    // MaximumRecordAgeInSeconds: too-old records go to the on-failure destination, not the function.
-    const now = Date.now();
-    let tooOld = 0;
-    while (tooOld < planned.size && this.isTooOld(this.buffer[tooOld]!, now)) tooOld++;
-    if (tooOld > 0) {
-      await this.discard(tooOld, 'RecordAgeExceeded', planned.failures, planned.lastResponse ?? {});
-      planned.size -= tooOld;
-      if (planned.size === 0) this.plan.shift();
-      return;
-    }
-
-    const batch = this.buffer.slice(0, planned.size);
-    const outcome = await this.invoke(batch, planned.isRetry);
-    if (outcome.kind === 'success') {
-      this.checkpoint(planned.size);
-      this.plan.shift();
-      return;
-    }
-
-    this.poller.counters.failures++;
-    if (outcome.kind === 'partial') {
-      // ReportBatchItemFailures: checkpoint before the lowest reported sequence number, retry from it.
-      this.poller.counters.partialFailures++;
-      this.checkpoint(outcome.index);
-      const failures = (outcome.index === 0 ? planned.failures : 0) + 1;
-      const lastResponse = { statusCode: 200, executedVersion: '$LATEST' };
-      // With bisect on, AWS "bisects the batch at the returned sequence number and retries only the
-      // remaining records"; without it, it re-reads from the checkpoint up to BatchSize records.
-      const size = this.settings.bisectBatchOnError ? planned.size - outcome.index : this.nextBatchSize();
-      this.poller.logger.debug('partial batch failure', { shardId: this.shardId, from: this.buffer[0]?.seq, failures });
-      if (this.exhausted(failures)) {
-        this.plan.shift();
-        await this.discard(size, 'RetryAttemptsExhausted', failures, lastResponse);
-        return;
-      }
-      this.plan[0] = { size, failures, isRetry: true, lastResponse };
-      await this.poller.pause(backoffMs(this.poller.retryBackoff, failures));
-      return;
-    }
-
-    const lastResponse = { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' as const };
-    this.poller.logger.warn('batch failed', {
-      shardId: this.shardId,
-      records: planned.size,
-      firstSequenceNumber: batch[0]?.seq,
-      reason: outcome.reason,
-    });
-    if (this.settings.bisectBatchOnError && planned.size > 1) {
-      // BisectBatchOnFunctionError: retry the halves separately, in order. Splitting does not use up
-      // the retry attempts of the halves (our reading of the docs), so a poison record is isolated.
-      const first = Math.ceil(planned.size / 2);
-      this.plan.splice(
-        0,
-        1,
-        { size: first, failures: 0, isRetry: true, lastResponse },
-        { size: planned.size - first, failures: 0, isRetry: true, lastResponse },
-      );
-      this.poller.counters.bisects++;
-      await this.poller.pause(backoffMs(this.poller.retryBackoff, 1));
-      return;
-    }
-    const failures = planned.failures + 1;
-    if (this.exhausted(failures)) {
-      this.plan.shift();
-      await this.discard(planned.size, 'RetryAttemptsExhausted', failures, lastResponse);
-      return;
-    }
-    this.plan[0] = { size: planned.size, failures, isRetry: true, lastResponse };
-    await this.poller.pause(backoffMs(this.poller.retryBackoff, failures));
-  }
-
-  private async invoke(batch: Buffered[], isRetry: boolean): Promise<BatchOutcome> {
-    const counters = this.poller.counters;
-    counters.batches++;
-    counters.records += batch.length;
-    if (isRetry) counters.retries++;
-    const last = batch[batch.length - 1]?.createdAt;
-    if (last) counters.lastIteratorAgeMs = Math.max(0, Date.now() - last.getTime());
-    // A fresh copy per invocation, as Lambda deserializes its own: a handler that mutates the
-    // event must not change what a retry sends.
-    const event: DynamoDBStreamEvent = { Records: batch.map((record) => structuredClone(record.event)) };
-    try {
-      const response = await this.poller.options.invoke(event);
-      if (!this.settings.reportBatchItemFailures) return { kind: 'success' };
-      return interpretBatchResponse(
-        response,
-        batch.map((record) => record.seq),
-      );
-    } catch (error) {
-      return { kind: 'error', reason: `${errorName(error)}: ${errorMessage(error)}`, error };
-    }
-  }
-
-  private checkpoint(count: number): void {
-    if (count <= 0) return;
-    this.buffer.splice(0, count);
-    this.poller.counters.succeededRecords += count;
-  }
-
-  private async discard(
-    count: number,
-    condition: OnFailureCondition,
-    approximateInvokeCount: number,
-    responseContext: OnFailureRecord['responseContext'],
-  ): Promise<void> {
-    const dropped = this.buffer.splice(0, count);
-    if (dropped.length === 0) return;
-    const first = dropped[0]!;
-    const last = dropped[dropped.length - 1]!;
-    const record: OnFailureRecord = {
-      requestContext: { requestId: randomUUID(), functionArn: this.poller.functionArn, condition, approximateInvokeCount },
-      responseContext,
-      version: '1.0',
-      timestamp: new Date().toISOString(),
-      DDBStreamBatchInfo: {
-        shardId: this.shardId,
-        startSequenceNumber: first.seq,
-        endSequenceNumber: last.seq,
-        approximateArrivalOfFirstRecord: awsTimestamp(first.createdAt),
-        approximateArrivalOfLastRecord: awsTimestamp(last.createdAt),
-        batchSize: dropped.length,
-        streamArn: this.poller.streamArn,
-      },
-    };
-    this.poller.logger.warn('records skipped to the on-failure destination', {
-      condition,
-      shardId: this.shardId,
-      startSequenceNumber: first.seq,
-      endSequenceNumber: last.seq,
-      batchSize: dropped.length,
-    });
-    await this.poller.writeOnFailure(record);
-    // Counted once the destination has the record, so stats never run ahead of the file.
-    this.poller.counters.discardedRecords += dropped.length;
-    this.poller.counters.discardedBatches++;
-  }
-}
