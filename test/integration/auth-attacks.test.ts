@@ -364,8 +364,10 @@ describe('auth attacks on the HTTP API and the WebSocket handshake', { timeout: 
     expect((await intruder('DELETE', `/tasks/${task.id}`)).status).toBe(204);
 
     await intruderSocket.waitFor((c) => c.events().filter((e) => e.taskId === task.id).length >= 3);
-    await sleep(300);
-    expect(victimSocket.events()).toEqual([]);
+    // The victim's own write comes after B's on the stream: once it arrives, B's events would have too.
+    const marker = (await victim<Task>('POST', '/tasks', { body: { title: 'marker' } })).body;
+    await victimSocket.waitFor((c) => c.events().some((e) => e.taskId === marker.id));
+    expect(victimSocket.events().map((e) => e.taskId)).toEqual([marker.id]);
     expect((await victim<Task>('GET', `/tasks/${task.id}`)).body).toEqual(task);
     await Promise.all([victimSocket.close(), intruderSocket.close()]);
   });

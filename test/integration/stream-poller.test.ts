@@ -181,10 +181,12 @@ describe('stream poller', () => {
     await poll(streamArn, second.invoke);
     await put(tableName, 'after-restart');
     await until(() => second.delivered().length >= 1, 'the second poller to see after-restart');
-    await sleep(300);
+    // A marker after it: the stream is in order, so a replay would have come before the marker.
+    await put(tableName, 'marker');
+    await until(() => second.delivered().some((r) => r.dynamodb?.Keys?.pk?.S === 'marker'), 'the marker');
 
     expect(first.delivered().map((r) => r.dynamodb?.Keys?.pk?.S)).toEqual(['seen-once']);
-    expect(second.delivered().map((r) => r.dynamodb?.Keys?.pk?.S)).toEqual(['after-restart']);
+    expect(second.delivered().map((r) => r.dynamodb?.Keys?.pk?.S)).toEqual(['after-restart', 'marker']);
   });
 
   it('waits up to the batching window to fill a batch and never exceeds the batch size', async () => {
@@ -215,13 +217,16 @@ describe('stream poller', () => {
 
     await putMany(tableName, ['p0', 'p1', 'p2', 'p3', 'p4']);
     await until(() => handler.calls.length >= 2, 'the retry');
-    await sleep(300);
+    // A marker after them: no further retry of p0..p4 can come after it.
+    await put(tableName, 'marker');
+    await until(() => handler.delivered().some((r) => r.dynamodb?.Keys?.pk?.S === 'marker'), 'the marker');
 
-    const [firstCall, retry] = handler.calls as [DynamoDBRecord[], DynamoDBRecord[]];
+    const [firstCall, retry, afterwards] = handler.calls as [DynamoDBRecord[], DynamoDBRecord[], DynamoDBRecord[]];
     expect(firstCall).toHaveLength(5);
     expect(retry.map((r) => r.dynamodb!.SequenceNumber)).toEqual(firstCall.slice(2).map((r) => r.dynamodb!.SequenceNumber));
-    expect(handler.calls).toHaveLength(2);
-    expect(poller.stats()).toMatchObject({ partialFailures: 1, retries: 1, succeededRecords: 5, discardedRecords: 0 });
+    expect(handler.calls).toHaveLength(3);
+    expect(handler.pks(afterwards)).toEqual(['marker']);
+    expect(poller.stats()).toMatchObject({ partialFailures: 1, retries: 1, succeededRecords: 6, discardedRecords: 0 });
   });
 
   it('retries the whole batch when an itemIdentifier is not in the batch', async () => {

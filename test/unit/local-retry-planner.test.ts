@@ -5,7 +5,7 @@ import { decide, tooOldPrefix, type Decision, type PlannedBatch, type RetrySetti
 const OK = { statusCode: 200, executedVersion: '$LATEST' };
 const UNHANDLED = { ...OK, functionError: 'Unhandled' as const };
 const fresh = (size: number): PlannedBatch => ({ size, failures: 0, isRetry: false });
-const retry = (size: number, failures: number, lastResponse = UNHANDLED): PlannedBatch => ({ size, failures, isRetry: true, lastResponse });
+const retry = (size: number, failures: number, lastResponse: PlannedBatch['lastResponse'] = UNHANDLED): PlannedBatch => ({ size, failures, isRetry: true, lastResponse });
 const error: BatchOutcome = { kind: 'error', reason: 'Error: boom' };
 const partial = (index: number): BatchOutcome => ({ kind: 'partial', index });
 const bisectOn: RetrySettings = { retryAttempts: 3, bisectBatchOnError: true };
