@@ -30,7 +30,8 @@ import { PRICE_SOURCES, usdPerMillionUpdates, type CostLines } from './pricing.j
 import type { Endpoints, FanoutResult, LatencyResult, OpenResult, RampResult, ReceivedResult } from './protocol.js';
 import { printTable, TARGETS, type CostByConnections, type Results } from './report.js';
 import { round } from './stats.js';
-import { measureSync } from './sync.js';
+import { measureSync, SYNC_PARAMS } from './sync.js';
+import { measureWebReload } from './web-reload.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -395,13 +396,20 @@ async function callsAndCostScenario(gen: LoadGenerator, stack: RunningStack, tas
 const WRITE_REQUEST_UNITS_PER_UPDATE = 2;
 
 async function syncScenario(stack: RunningStack): Promise<void> {
+  const username = `bench-${runId}-sync`;
   results.sync = await measureSync(
     { apiUrl: stack.info.apiUrl, tokenUrl: stack.info.tokenUrl, dynamodbEndpoint: stack.info.dynamodbEndpoint },
-    `bench-${runId}-sync`,
+    username,
   );
   log(
     `sync: full list ${results.sync.full_10k.requests} requests, ${results.sync.full_10k.bytes} bytes, ${results.sync.full_10k.ms} ms; catch-up ${results.sync.catchup_10k.requests} request, ${results.sync.catchup_10k.bytes} bytes, ${results.sync.catchup_10k.ms} ms, ${results.sync.catchup_10k.read_units} RU`,
   );
+  await scenario('web reload 10k', async () => {
+    const reload = await measureWebReload(stack.info.webUrl, username, SYNC_PARAMS.tasks);
+    results.web = { ...(results.web ?? ({} as NonNullable<Results['web']>)), reload_10k_ms: reload.reload_10k_ms };
+    results.sync!.web_reload = { ...reload, parameters: { browser: 'Debian Chromium, headless, playwright-core', measured: 'median of 3 reloads' } };
+    log(`web reload with ${reload.rows_rendered} rows: first row ${reload.reload_10k_ms} ms, all rows ${reload.reload_all_rows_ms} ms`);
+  });
 }
 
 const roundLines = (lines: CostLines): CostLines =>

@@ -35,6 +35,8 @@ export const SYNC_PARAMS = {
 export interface SyncFigures {
   full_10k: { requests: number; bytes: number; ms: number; read_units: number };
   catchup_10k: { requests: number; bytes: number; ms: number; read_units: number; changes: number };
+  /** The dashboard's reload in Chromium (bench/web-reload.ts), when measured. */
+  web_reload?: Record<string, unknown>;
   parameters: Record<string, unknown>;
 }
 
