@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import { en } from 'zod/locales';
 import { LIMITS } from '../../lib/definitions.js';
 import { ValidationError, type ValidationDetail } from './errors.js';
+import { descriptionFits, titleFits } from './task-text.js';
 
 // zod/mini keeps the bundle small; it ships no messages, so lend it the English
 // ones per parse rather than through z.config(), which is process-global.
@@ -10,20 +11,13 @@ const english = en().localeError;
 /** Crockford base32, 26 characters, first one ≤ 7 so the 48-bit timestamp cannot overflow (ULID spec). */
 const ULID = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/i;
 
-/** Characters as a person counts them (code points), not UTF-16 units: an emoji is one. */
-function charCount(value: string): number {
-  let count = 0;
-  for (const _ of value) count++;
-  return count;
-}
-
 // A lone surrogate is not Unicode text; DynamoDB would refuse it as UTF-8 later.
 const wellFormed = z.refine<string>((value) => !/\p{Cs}/u.test(value), 'Must be valid Unicode text');
 
 const title = z.string().check(
   z.trim(),
   z.refine(
-    (value: string) => charCount(value) >= 1 && charCount(value) <= LIMITS.titleMaxChars,
+    (value: string) => titleFits(value),
     `Must be 1 to ${LIMITS.titleMaxChars} characters after trimming`,
   ),
   wellFormed,
@@ -31,7 +25,7 @@ const title = z.string().check(
 
 const description = z.string().check(
   z.refine(
-    (value: string) => charCount(value) <= LIMITS.descriptionMaxChars,
+    (value: string) => descriptionFits(value),
     `Must be at most ${LIMITS.descriptionMaxChars} characters`,
   ),
   wellFormed,

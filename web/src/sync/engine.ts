@@ -1,5 +1,6 @@
 import { LIMITS } from '../../../lib/definitions.js';
 import type { ServerFrame, Task } from '../../../lambdas/contract.js';
+import { descriptionFits, normalizeTitle, titleFits } from '../../../lambdas/tasks/task-text.js';
 import { ApiError, UnauthorizedError, type Api } from '../api.js';
 import type { LockRunner } from '../lock.js';
 import type { KeyValueStorage } from '../storage.js';
@@ -517,15 +518,15 @@ export class SyncEngine {
   private validate(input: TaskChanges): TaskChanges | null {
     const out: TaskChanges = {};
     if (input.title !== undefined) {
-      out.title = input.title.trim();
-      if (out.title.length < 1 || out.title.length > LIMITS.titleMaxChars) {
+      out.title = normalizeTitle(input.title);
+      if (!titleFits(out.title)) {
         this.notify('error', `A title needs 1 to ${LIMITS.titleMaxChars} characters.`);
         return null;
       }
     }
     if (input.description !== undefined) {
       out.description = input.description;
-      if (out.description.length > LIMITS.descriptionMaxChars) {
+      if (!descriptionFits(out.description)) {
         this.notify('error', `A description can have at most ${LIMITS.descriptionMaxChars} characters.`);
         return null;
       }

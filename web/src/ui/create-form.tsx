@@ -1,5 +1,6 @@
 import { useRef, useState } from 'preact/hooks';
 import { LIMITS } from '../../../lib/definitions.js';
+import { utf16MaxLength } from '../../../lambdas/tasks/task-text.js';
 
 export function CreateForm({ onCreate }: { onCreate(title: string, description: string): boolean }) {
   const [title, setTitle] = useState('');
@@ -28,7 +29,7 @@ export function CreateForm({ onCreate }: { onCreate(title: string, description: 
           ref={titleRef}
           value={title}
           required
-          maxLength={LIMITS.titleMaxChars}
+          maxLength={utf16MaxLength(LIMITS.titleMaxChars)}
           autocomplete="off"
           onInput={(e) => setTitle(e.currentTarget.value)}
         />
@@ -39,7 +40,7 @@ export function CreateForm({ onCreate }: { onCreate(title: string, description: 
           id="new-description"
           value={description}
           rows={2}
-          maxLength={LIMITS.descriptionMaxChars}
+          maxLength={utf16MaxLength(LIMITS.descriptionMaxChars)}
           onInput={(e) => setDescription(e.currentTarget.value)}
         />
       </div>

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { LIMITS } from '../../../lib/definitions.js';
 import type { TaskChanges, ViewTask } from '../state/ops.js';
+import { utf16MaxLength } from '../../../lambdas/tasks/task-text.js';
 
 export interface TaskItemProps {
   task: ViewTask;
@@ -61,7 +62,7 @@ export function TaskItem({ task, online, onToggle, onSave, onDelete, onShowConfl
               ref={titleRef}
               value={title}
               required
-              maxLength={LIMITS.titleMaxChars}
+              maxLength={utf16MaxLength(LIMITS.titleMaxChars)}
               onInput={(e) => setTitle(e.currentTarget.value)}
             />
           </div>
@@ -71,7 +72,7 @@ export function TaskItem({ task, online, onToggle, onSave, onDelete, onShowConfl
               id={`description-${task.id}`}
               value={description}
               rows={3}
-              maxLength={LIMITS.descriptionMaxChars}
+              maxLength={utf16MaxLength(LIMITS.descriptionMaxChars)}
               onInput={(e) => setDescription(e.currentTarget.value)}
             />
           </div>
