@@ -1,15 +1,19 @@
+import type { WebSocketAuthorizerEvent as HandlerAuthorizerEvent } from '../../../lambdas/auth/connect-authorizer.js';
+import type { WebSocketEvent, WebSocketRequestContext } from '../../../lambdas/connections/websocket-event.js';
 import { formatRequestTime } from '../shared/aws-format.js';
 
 /**
  * One builder per event API Gateway WebSocket APIs send to Lambda, each
  * returning exactly the AWS shape (the v1-style proxy format WebSocket APIs
  * use: header names keep their case, `multiValue*` fields, no `version`).
+ *
+ * The shapes are the handlers' own types (lambdas/connections/websocket-event.ts,
+ * lambdas/auth/connect-authorizer.ts), narrowed to what the emulator always
+ * sets: one definition, so an event the emulator builds is by construction
+ * one the handlers accept.
  */
 
-export interface WebSocketIdentity {
-  sourceIp: string;
-  userAgent: string;
-}
+export type WebSocketIdentity = Required<WebSocketRequestContext['identity']>;
 
 /** `requestContext.authorizer` after a Lambda REQUEST authorizer allowed the connection. */
 export type AuthorizerContext = { principalId: string; integrationLatency: number } & Record<string, string | number | boolean>;
@@ -43,49 +47,37 @@ export interface HandshakeFacts extends ConnectionFacts {
   readonly accountId: string;
 }
 
-interface RequestContextBase {
-  routeKey: string;
-  eventType: 'CONNECT' | 'MESSAGE' | 'DISCONNECT';
-  extendedRequestId: string;
-  requestTime: string;
-  messageDirection: 'IN';
-  stage: string;
-  connectedAt: number;
-  requestTimeEpoch: number;
+/** What every WebSocket event's requestContext holds, before route-specific fields. */
+type RequestContextBase = Omit<WebSocketRequestContext, 'messageId' | 'authorizer' | 'disconnectStatusCode' | 'disconnectReason'> & {
   identity: WebSocketIdentity;
-  requestId: string;
-  domainName: string;
-  connectionId: string;
-  apiId: string;
-}
+};
 
-export interface WebSocketAuthorizerEvent {
+export type WebSocketAuthorizerEvent = HandlerAuthorizerEvent & {
   type: 'REQUEST';
-  methodArn: string;
   headers: Record<string, string>;
   multiValueHeaders: Record<string, string[]>;
   queryStringParameters: Record<string, string>;
   multiValueQueryStringParameters: Record<string, string[]>;
   stageVariables: Record<string, string>;
   requestContext: RequestContextBase & { routeKey: '$connect'; eventType: 'CONNECT' };
-}
+};
 
-export interface WebSocketConnectEvent {
+export type WebSocketConnectEvent = WebSocketEvent & {
   headers: Record<string, string>;
   multiValueHeaders: Record<string, string[]>;
   queryStringParameters?: Record<string, string>;
   multiValueQueryStringParameters?: Record<string, string[]>;
   requestContext: RequestContextBase & { routeKey: '$connect'; eventType: 'CONNECT'; authorizer?: AuthorizerContext };
   isBase64Encoded: false;
-}
+};
 
-export interface WebSocketMessageEvent {
+export type WebSocketMessageEvent = WebSocketEvent & {
   requestContext: RequestContextBase & { eventType: 'MESSAGE'; messageId: string; authorizer?: AuthorizerContext };
   body: string;
   isBase64Encoded: boolean;
-}
+};
 
-export interface WebSocketDisconnectEvent {
+export type WebSocketDisconnectEvent = WebSocketEvent & {
   headers: Record<string, string>;
   multiValueHeaders: Record<string, string[]>;
   requestContext: RequestContextBase & {
@@ -96,7 +88,7 @@ export interface WebSocketDisconnectEvent {
     authorizer?: AuthorizerContext;
   };
   isBase64Encoded: false;
-}
+};
 
 /**
  * The v1 pair of maps from values collected in a Map, so that a name such as
