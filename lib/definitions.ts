@@ -87,6 +87,60 @@ export type FunctionName =
   | 'wsDefault'
   | 'broadcaster';
 
+/**
+ * Queues of the stack. The only one is the stream event source mapping's
+ * on-failure destination (an SQS queue when deployed; the local runtime
+ * appends to `.local/<localFile>` instead).
+ */
+export const QUEUES = {
+  broadcastFailures: {
+    /** Construct id in CDK. */
+    id: 'BroadcastFailures',
+    localFile: 'stream-failures.jsonl',
+  },
+} as const;
+
+export type TableKey = keyof typeof TABLES;
+export type QueueKey = keyof typeof QUEUES;
+
+/** `@connections` methods: POST sends a frame, GET describes a connection, DELETE closes it. */
+export type ManageConnectionsMethod = 'POST' | 'GET' | 'DELETE';
+
+/**
+ * One resource of this stack, named by its definition rather than by ARN so
+ * that CDK (lib/constructs/task-function.ts) and the local runtime
+ * (local/iam/) each resolve it to their own ARN:
+ *
+ * - `{ table }`: the table itself (`…:table/<name>`), not its indexes;
+ * - `{ table, index }`: one index (`…:table/<name>/index/<index>`), `'*'` for all;
+ * - `{ stream }`: the table's stream (`…:table/<name>/stream/*`);
+ * - `{ connections }`: `@connections/*` of the WebSocket API's stage, one method;
+ * - `{ queue }`: a queue of QUEUES;
+ * - `'*'`: every resource, only for actions without resource-level permissions
+ *   (dynamodb:ListStreams).
+ */
+export type PermissionResource =
+  | { readonly table: TableKey; readonly index?: string }
+  | { readonly stream: TableKey }
+  | { readonly connections: ManageConnectionsMethod }
+  | { readonly queue: QueueKey }
+  | '*';
+
+export type IamAction = `dynamodb:${string}` | 'execute-api:ManageConnections' | `sqs:${string}`;
+
+/** Allow `actions` on `resource`. Nothing else is ever allowed: IAM denies by default. */
+export interface Permission {
+  readonly actions: readonly IamAction[];
+  readonly resource: PermissionResource;
+  /**
+   * Who uses it: the handler (default) or the stream event source mapping,
+   * which AWS runs with the function's role (reading the stream, sending to
+   * the on-failure destination). Both are on the same role; locally the
+   * stream poller acts as the mapping and is checked against this role too.
+   */
+  readonly usedBy?: 'handler' | 'eventSourceMapping';
+}
+
 export interface FunctionDefinition {
   /** Path of the handler file from the project root; the export is always `handler`. */
   readonly entry: string;
@@ -94,6 +148,13 @@ export interface FunctionDefinition {
   readonly timeoutSeconds: number;
   /** Which of the ENV variables this function needs. */
   readonly env: readonly (keyof typeof ENV)[];
+  /**
+   * Everything the function's role may do besides writing its own log group.
+   * CDK grants exactly these; `npm start` refuses any other AWS call with
+   * AccessDeniedException (local/iam/). Least privilege: only what the
+   * handler code calls.
+   */
+  readonly permissions: readonly Permission[];
 }
 
 export const FUNCTIONS: Record<FunctionName, FunctionDefinition> = {
@@ -102,24 +163,38 @@ export const FUNCTIONS: Record<FunctionName, FunctionDefinition> = {
     memoryMb: 512,
     timeoutSeconds: 10,
     env: ['tasksTable', 'changesTable', 'changeRetentionSeconds'],
+    permissions: [
+      // lambdas/tasks: no Scan, no DeleteItem (a delete leaves a tombstone; TTL removes it), no batch
+      // writes or transactions, no table management. BatchGetItem serves the change feed.
+      {
+        actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+        resource: { table: 'tasks' },
+      },
+      // lambdas/tasks/change-log.ts: record and read change entries.
+      { actions: ['dynamodb:PutItem', 'dynamodb:Query'], resource: { table: 'changes' } },
+    ],
   },
   wsAuthorizer: {
     entry: 'lambdas/ws-authorizer.ts',
     memoryMb: 256,
     timeoutSeconds: 5,
     env: ['jwtIssuer', 'jwtAudience', 'jwksUri'],
+    // Verifies JWTs against the issuer's JWKS over HTTPS: no AWS call at all.
+    permissions: [],
   },
   wsConnect: {
     entry: 'lambdas/ws-connect.ts',
     memoryMb: 256,
     timeoutSeconds: 5,
     env: ['connectionsTable'],
+    permissions: [{ actions: ['dynamodb:PutItem'], resource: { table: 'connections' } }],
   },
   wsDisconnect: {
     entry: 'lambdas/ws-disconnect.ts',
     memoryMb: 256,
     timeoutSeconds: 5,
     env: ['connectionsTable'],
+    permissions: [{ actions: ['dynamodb:DeleteItem'], resource: { table: 'connections' } }],
   },
   wsDefault: {
     entry: 'lambdas/ws-default.ts',
@@ -127,14 +202,66 @@ export const FUNCTIONS: Record<FunctionName, FunctionDefinition> = {
     timeoutSeconds: 5,
     // `ping` with `since` reads the change feed to answer `behind`.
     env: ['changesTable', 'changeRetentionSeconds'],
+    // The heartbeat's `behind` is one Query (Limit 1, COUNT) on the changes table.
+    permissions: [{ actions: ['dynamodb:Query'], resource: { table: 'changes' } }],
   },
   broadcaster: {
     entry: 'lambdas/broadcaster.ts',
     memoryMb: 512,
     timeoutSeconds: 30,
     env: ['connectionsTable', 'wsManagementEndpoint'],
+    permissions: [
+      // One Query per distinct user per batch; DeleteItem when @connections answers 410 Gone.
+      { actions: ['dynamodb:Query', 'dynamodb:DeleteItem'], resource: { table: 'connections' } },
+      // It only posts; a 410 is handled in the table, not by DELETE @connections.
+      { actions: ['execute-api:ManageConnections'], resource: { connections: 'POST' } },
+      // The event source mapping reads the tasks stream with this role (the actions Lambda requires).
+      {
+        actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+        resource: { stream: 'tasks' },
+        usedBy: 'eventSourceMapping',
+      },
+      // ListStreams has no resource-level permissions (Service Authorization Reference).
+      { actions: ['dynamodb:ListStreams'], resource: '*', usedBy: 'eventSourceMapping' },
+      // ...and sends batches it gives up on to its on-failure destination with this role too.
+      {
+        actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+        resource: { queue: 'broadcastFailures' },
+        usedBy: 'eventSourceMapping',
+      },
+    ],
   },
 };
+
+/**
+ * The environment CDK gives function `fn` from its FUNCTIONS[fn].env names:
+ * every name it needs must have a value, and it gets nothing else, so a
+ * handler never sees a variable another function needs. The local runtime
+ * builds each worker's environment with the same function.
+ */
+export function environmentFor(fn: FunctionName, values: Partial<Record<keyof typeof ENV, string>>): Record<string, string> {
+  const env: Record<string, string> = {};
+  const missing: string[] = [];
+  for (const key of FUNCTIONS[fn].env) {
+    const value = values[key];
+    if (value === undefined || value === '') missing.push(ENV[key]);
+    else env[ENV[key]] = value;
+  }
+  if (missing.length > 0) {
+    throw new Error(`Function ${fn} needs ${missing.join(', ')} but no value was given`);
+  }
+  return env;
+}
+
+/** Variables CDK sets on every function besides its FUNCTIONS[fn].env ones (and the local runtime too). */
+export function commonEnvironment(fn: FunctionName, logLevel: string): Record<string, string> {
+  return {
+    [ENV.serviceName]: fn,
+    [ENV.logLevel]: logLevel,
+    // Stack traces point at the TypeScript sources through the bundled source map.
+    NODE_OPTIONS: '--enable-source-maps',
+  };
+}
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -196,6 +323,12 @@ export const STREAM_MAPPING = {
   startingPosition: 'LATEST',
   /** AWS polls each shard up to four times a second when there are no records. */
   pollIntervalMs: 250,
+  /** The function it invokes; the mapping reads the stream and sends failures with that function's role. */
+  fn: 'broadcaster',
+  /** The table whose stream it reads. */
+  table: 'tasks',
+  /** Its on-failure destination. */
+  onFailure: 'broadcastFailures',
 } as const;
 
 /** API Gateway and product limits the handlers and the emulator both apply. */

@@ -35,23 +35,6 @@ export interface TasksHttpApiProps {
 }
 
 /**
- * Only what the tasks handler calls on the tasks table (lambdas/tasks): no
- * Scan, no DeleteItem (a delete leaves a tombstone; TTL removes it), no batch
- * writes or transactions, no table management. BatchGetItem serves the
- * change feed.
- */
-export const TASKS_API_TABLE_ACTIONS = [
-  'dynamodb:GetItem',
-  'dynamodb:BatchGetItem',
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:Query',
-];
-
-/** What the tasks handler calls on the changes table (lambdas/tasks/change-log.ts): record and read entries. */
-export const TASKS_API_CHANGES_ACTIONS = ['dynamodb:PutItem', 'dynamodb:Query'];
-
-/**
  * Access log fields of the HTTP API. Deliberately no `$context.path` or query
  * string and no request headers: URLs and headers may carry tokens.
  */
@@ -150,10 +133,11 @@ export class TasksHttpApi extends Construct {
       });
     }
 
-    const tasksApi = this.functions.tasksApi;
-    if (!tasksApi) throw new Error('HTTP_ROUTES has no route for tasksApi');
-    props.tasksTable.grant(tasksApi.role, ...TASKS_API_TABLE_ACTIONS);
-    props.changesTable.grant(tasksApi.role, ...TASKS_API_CHANGES_ACTIONS);
+    if (!this.functions.tasksApi) throw new Error('HTTP_ROUTES has no route for tasksApi');
+    // Exactly FUNCTIONS[fn].permissions (lib/definitions.ts), which the local runtime enforces too.
+    for (const fn of Object.values(this.functions)) {
+      fn.grantDefinedPermissions({ tables: { tasks: props.tasksTable, changes: props.changesTable } });
+    }
 
     this.url = this.api.apiEndpoint;
   }

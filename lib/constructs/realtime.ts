@@ -1,17 +1,16 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IDependable } from 'constructs';
 import {
+  QUEUES,
   STREAM_MAPPING,
   WS_AUTHORIZER,
   WS_ROUTE_SELECTION_EXPRESSION,
@@ -71,17 +70,6 @@ export const WS_ACCESS_LOG_FIELDS = {
   errorMessage: '$context.error.message',
 };
 
-/** Connection-table actions per WebSocket function: each only what its handler calls. */
-export const CONNECTION_TABLE_ACTIONS: Partial<Record<FunctionName, string[]>> = {
-  wsConnect: ['dynamodb:PutItem'],
-  wsDisconnect: ['dynamodb:DeleteItem'],
-  // One Query per distinct user per batch; DeleteItem when @connections answers 410 Gone.
-  broadcaster: ['dynamodb:Query', 'dynamodb:DeleteItem'],
-};
-
-/** `@connections` calls the broadcaster makes: it only posts (a 410 is handled in the table, not by DELETE). */
-export const MANAGE_CONNECTIONS_METHODS = ['POST'];
-
 /**
  * The WebSocket side: the API with its REQUEST authorizer on `$connect`, the
  * route handlers, and the broadcaster fed by the tasks table stream with an
@@ -122,8 +110,6 @@ export class Realtime extends Construct {
       changesTable: props.changesTable.tableName,
       changeRetentionSeconds: props.changeRetentionSeconds,
     });
-    // The heartbeat's `behind` is one Query (Limit 1, COUNT) on the changes table.
-    props.changesTable.grant(fallback.role, 'dynamodb:Query');
 
     const authorizer = new WebSocketLambdaAuthorizer('TokenAuthorizer', authorizerFn.function, {
       identitySource: [WS_AUTHORIZER.identitySource],
@@ -171,28 +157,12 @@ export class Realtime extends Construct {
     if (props.stageDependsOn) this.stage.node.addDependency(props.stageDependsOn);
     this.url = this.stage.url;
 
-    const broadcaster = fn('broadcaster', {
+    const broadcaster = fn(STREAM_MAPPING.fn, {
       connectionsTable: props.connectionsTable.tableName,
       wsManagementEndpoint: this.stage.callbackUrl,
     });
 
-    for (const [name, actions] of Object.entries(CONNECTION_TABLE_ACTIONS)) {
-      props.connectionsTable.grant(this.functions[name as FunctionName].role, ...actions);
-    }
-
-    const manageConnectionsArns = MANAGE_CONNECTIONS_METHODS.map((method) =>
-      Stack.of(this).formatArn({
-        service: 'execute-api',
-        resource: this.api.apiId,
-        resourceName: `${stageName}/${method}/@connections/*`,
-        arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-      }),
-    );
-    broadcaster.role.addToPolicy(
-      new iam.PolicyStatement({ actions: ['execute-api:ManageConnections'], resources: manageConnectionsArns }),
-    );
-
-    this.failureQueue = new sqs.Queue(this, 'BroadcastFailures', {
+    this.failureQueue = new sqs.Queue(this, QUEUES[STREAM_MAPPING.onFailure].id, {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
@@ -208,19 +178,33 @@ export class Realtime extends Construct {
       'This queue is itself the terminal on-failure destination of the stream mapping; nothing consumes it, so a redrive policy would never trigger.',
     );
 
-    broadcaster.function.addEventSource(
-      new DynamoEventSource(props.tasksTable, {
-        startingPosition: lambda.StartingPosition[STREAM_MAPPING.startingPosition],
-        batchSize: STREAM_MAPPING.batchSize,
-        maxBatchingWindow: Duration.seconds(STREAM_MAPPING.maxBatchingWindowSeconds),
-        reportBatchItemFailures: STREAM_MAPPING.reportBatchItemFailures,
-        bisectBatchOnError: STREAM_MAPPING.bisectBatchOnError,
-        retryAttempts: STREAM_MAPPING.retryAttempts,
-        maxRecordAge: Duration.seconds(STREAM_MAPPING.maxRecordAgeSeconds),
-        parallelizationFactor: STREAM_MAPPING.parallelizationFactor,
-        onFailure: new SqsDlq(this.failureQueue),
-      }),
-    );
+    // Exactly FUNCTIONS[fn].permissions (lib/definitions.ts), which the local runtime enforces too.
+    for (const created of Object.values(this.functions)) {
+      created.grantDefinedPermissions({
+        tables: { tasks: props.tasksTable, connections: props.connectionsTable, changes: props.changesTable },
+        webSocket: { apiId: this.api.apiId, stageName },
+        queues: { [STREAM_MAPPING.onFailure]: this.failureQueue },
+      });
+    }
+
+    // The mapping DynamoEventSource would create (same construct id, so the same logical id and
+    // no replacement on deploy), without its implicit grants (grantStreamRead, and SqsDlq's
+    // grantSendMessages): the stream and queue permissions it needs are in the definition.
+    const streamTable = props[`${STREAM_MAPPING.table}Table`];
+    if (!streamTable.tableStreamArn) throw new Error(`the ${STREAM_MAPPING.table} table has no stream`);
+    const failureQueueArn = this.failureQueue.queueArn;
+    broadcaster.function.addEventSourceMapping(`DynamoDBEventSource:${Names.nodeUniqueId(streamTable.node)}`, {
+      eventSourceArn: streamTable.tableStreamArn,
+      startingPosition: lambda.StartingPosition[STREAM_MAPPING.startingPosition],
+      batchSize: STREAM_MAPPING.batchSize,
+      maxBatchingWindow: Duration.seconds(STREAM_MAPPING.maxBatchingWindowSeconds),
+      reportBatchItemFailures: STREAM_MAPPING.reportBatchItemFailures,
+      bisectBatchOnError: STREAM_MAPPING.bisectBatchOnError,
+      retryAttempts: STREAM_MAPPING.retryAttempts,
+      maxRecordAge: Duration.seconds(STREAM_MAPPING.maxRecordAgeSeconds),
+      parallelizationFactor: STREAM_MAPPING.parallelizationFactor,
+      onFailure: { bind: () => ({ destination: failureQueueArn }) },
+    });
     acknowledge(
       broadcaster.role,
       'AwsSolutions-IAM5[Resource::*]',

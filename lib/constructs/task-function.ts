@@ -1,16 +1,42 @@
 import path from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { LAMBDA_BUNDLING } from '../bundling.js';
-import { ENV, FUNCTIONS, type FunctionName } from '../definitions.js';
+import {
+  commonEnvironment,
+  environmentFor,
+  ENV,
+  FUNCTIONS,
+  type FunctionName,
+  type Permission,
+  type PermissionResource,
+  type QueueKey,
+  type TableKey,
+} from '../definitions.js';
 import { acknowledge } from './nag.js';
+
+export { environmentFor } from '../definitions.js';
 
 /** Values for the ENV keys a function may need; each function receives only those FUNCTIONS[fn].env names. */
 export type EnvironmentValues = Partial<Record<keyof typeof ENV, string>>;
+
+/**
+ * The deployed resources a definition's PermissionResource can name. A
+ * construct passes those it owns; a permission naming one it did not pass
+ * fails the synthesis instead of being left out.
+ */
+export interface PermissionTargets {
+  readonly tables?: Partial<Record<TableKey, dynamodb.ITable>>;
+  /** The WebSocket API and stage whose `@connections` the function may call. */
+  readonly webSocket?: { readonly apiId: string; readonly stageName: string };
+  readonly queues?: Partial<Record<QueueKey, sqs.IQueue>>;
+}
 
 export interface TaskSyncFunctionProps {
   /** Which entry of FUNCTIONS this is: entry file, memory, timeout and env names come from there. */
@@ -28,15 +54,20 @@ export interface TaskSyncFunctionProps {
 /**
  * One Lambda function from FUNCTIONS: bundled locally with esbuild, nodejs22.x
  * on arm64, its own log group with retention and its own role that holds only
- * the permission to write to that log group. Callers grant everything else.
+ * the permission to write to that log group. The owning construct then calls
+ * grantDefinedPermissions() once with the resources, which grants exactly
+ * FUNCTIONS[fn].permissions: no other grant is made on these roles.
  */
 export class TaskSyncFunction extends Construct {
   readonly function: NodejsFunction;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
+  private readonly fn: FunctionName;
+  private granted = false;
 
   constructor(scope: Construct, id: string, props: TaskSyncFunctionProps) {
     super(scope, id);
+    this.fn = props.fn;
     const definition = FUNCTIONS[props.fn];
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
@@ -49,7 +80,7 @@ export class TaskSyncFunction extends Construct {
     // AWSLambdaBasicExecutionRole (logs:CreateLogGroup etc. on every log group).
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `${props.fn}: writes its own log group; other grants are added by the owning construct`,
+      description: `${props.fn}: writes its own log group; everything else is FUNCTIONS.${props.fn}.permissions`,
     });
     this.role.addToPolicy(
       new iam.PolicyStatement({
@@ -72,10 +103,7 @@ export class TaskSyncFunction extends Construct {
       description: `${props.fn} (${definition.entry})`,
       environment: {
         ...environmentFor(props.fn, props.environment),
-        [ENV.serviceName]: props.fn,
-        [ENV.logLevel]: props.logLevel ?? 'INFO',
-        // Stack traces point at the TypeScript sources through the bundled source map.
-        NODE_OPTIONS: '--enable-source-maps',
+        ...commonEnvironment(props.fn, props.logLevel ?? 'INFO'),
       },
       bundling: {
         format: OutputFormat.ESM,
@@ -109,23 +137,50 @@ export class TaskSyncFunction extends Construct {
       'Never invoked asynchronously: API Gateway invokes it synchronously, or the stream event source mapping does (with its own SQS on-failure destination), so an async dead-letter queue would never receive anything.',
     );
   }
+
+  /**
+   * Grants FUNCTIONS[fn].permissions, nothing more, one statement per
+   * permission (IAM policy minimization may merge them). Call it once.
+   */
+  grantDefinedPermissions(targets: PermissionTargets): void {
+    if (this.granted) throw new Error(`${this.fn}: permissions were already granted`);
+    this.granted = true;
+    for (const permission of FUNCTIONS[this.fn].permissions) {
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: [...permission.actions],
+          resources: [resourceArn(this, this.fn, permission, targets)],
+        }),
+      );
+    }
+  }
 }
 
-/**
- * The function's environment from its FUNCTIONS[fn].env names: every name it
- * needs must have a value, and it gets nothing else, so a handler never sees a
- * variable another function needs.
- */
-export function environmentFor(fn: FunctionName, values: EnvironmentValues): Record<string, string> {
-  const env: Record<string, string> = {};
-  const missing: string[] = [];
-  for (const key of FUNCTIONS[fn].env) {
-    const value = values[key];
-    if (value === undefined || value === '') missing.push(ENV[key]);
-    else env[ENV[key]] = value;
+/** The deployed ARN of a definition's resource. */
+export function resourceArn(scope: Construct, fn: FunctionName, permission: Permission, targets: PermissionTargets): string {
+  const resource: PermissionResource = permission.resource;
+  const missing = (what: string) => new Error(`FUNCTIONS.${fn}.permissions names ${what}, which its construct did not pass`);
+  if (resource === '*') return '*';
+  if ('table' in resource) {
+    const table = targets.tables?.[resource.table];
+    if (!table) throw missing(`the ${resource.table} table`);
+    return resource.index === undefined ? table.tableArn : `${table.tableArn}/index/${resource.index}`;
   }
-  if (missing.length > 0) {
-    throw new Error(`Function ${fn} needs ${missing.join(', ')} but no value was given`);
+  if ('stream' in resource) {
+    const streamArn = targets.tables?.[resource.stream]?.tableStreamArn;
+    if (!streamArn) throw missing(`the stream of the ${resource.stream} table`);
+    return streamArn;
   }
-  return env;
+  if ('connections' in resource) {
+    if (!targets.webSocket) throw missing('@connections');
+    return Stack.of(scope).formatArn({
+      service: 'execute-api',
+      resource: targets.webSocket.apiId,
+      resourceName: `${targets.webSocket.stageName}/${resource.connections}/@connections/*`,
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    });
+  }
+  const queue = targets.queues?.[resource.queue];
+  if (!queue) throw missing(`the ${resource.queue} queue`);
+  return queue.queueArn;
 }

@@ -8,6 +8,7 @@ import {
   ENV,
   FUNCTIONS,
   HTTP_CORS,
+  type PermissionResource,
   HTTP_ROUTES,
   STREAM_MAPPING,
   TABLES,
@@ -312,6 +313,57 @@ describe('IAM per function', () => {
     [...statements].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
   const expectStatements = (fn: FunctionName, expected: Statement[]) =>
     expect(sorted(roleStatements(synth.template, synth.stack.functions[fn].role))).toEqual(sorted([logs(fn), ...expected]));
+
+  /** A definition's resource as the template names it. */
+  const templateResource = (resource: PermissionResource): unknown => {
+    const tables = {
+      tasks: synth.stack.data.tasksTable,
+      changes: synth.stack.data.changesTable,
+      connections: synth.stack.data.connectionsTable,
+    };
+    if (resource === '*') return '*';
+    if ('table' in resource) {
+      const arn = getAtt(tables[resource.table], 'Arn');
+      return resource.index === undefined ? arn : { 'Fn::Join': ['', [arn, `/index/${resource.index}`]] };
+    }
+    if ('stream' in resource) return getAtt(tables[resource.stream], 'StreamArn');
+    if ('queue' in resource) return getAtt(synth.stack.realtime.failureQueue, 'Arn');
+    return {
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':execute-api:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          ':',
+          ref(synth.stack.realtime.api),
+          `/prod/${resource.connections}/@connections/*`,
+        ],
+      ],
+    };
+  };
+  /** Actions per resource: the shape IAM evaluates, whichever way the statements were split or merged. */
+  const byResource = (statements: Statement[]) => {
+    const grouped = new Map<string, Set<string>>();
+    for (const { actions, resource } of statements) {
+      const key = JSON.stringify(resource);
+      grouped.set(key, new Set([...(grouped.get(key) ?? []), ...actions]));
+    }
+    return Object.fromEntries([...grouped].map(([key, actions]) => [key, [...actions].sort()]));
+  };
+
+  it.each(Object.keys(FUNCTIONS) as FunctionName[])(
+    'grants %s exactly FUNCTIONS[fn].permissions of lib/definitions.ts (what npm start enforces), plus its own log group',
+    (fn) => {
+      const defined = FUNCTIONS[fn].permissions.map((p) => ({ actions: [...p.actions], resource: templateResource(p.resource) }));
+      expect(byResource(roleStatements(synth.template, synth.stack.functions[fn].role))).toEqual(
+        byResource([logs(fn), ...defined]),
+      );
+    },
+  );
 
   it('lets tasksApi only get, batch-get, put, update and query tasks (no DeleteItem: deletes leave tombstones), and put and query change entries', () => {
     expectStatements('tasksApi', [
