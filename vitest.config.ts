@@ -7,6 +7,14 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     reporters: ['default', './test/summary-reporter.ts'],
+    // `npm run coverage` (and CI): V8 coverage of the product's code, reported per file and in
+    // coverage/coverage-summary.json; no thresholds, the figure per folder goes in the notes.
+    coverage: {
+      provider: 'v8',
+      include: ['lambdas/**', 'lib/**', 'local/**', 'web/src/**', 'bin/**'],
+      reporter: ['text-summary', 'json-summary'],
+      reportsDirectory: 'coverage',
+    },
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     projects: [
       {

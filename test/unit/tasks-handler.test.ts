@@ -23,6 +23,8 @@ afterEach(() => {
 describe('tasks-api handler', () => {
   it('serves requests from the table named by TASKS_TABLE', async () => {
     vi.stubEnv('TASKS_TABLE', 'tasks-from-env');
+    vi.stubEnv('CHANGES_TABLE', 'changes-from-env');
+    vi.stubEnv('CHANGE_RETENTION_SECONDS', String(30 * 86_400));
     vi.stubEnv('AWS_REGION', 'us-east-1');
     ddb.on(GetCommand).resolves({});
     const { handler } = await import('../../lambdas/tasks-api.js');
@@ -39,5 +41,12 @@ describe('tasks-api handler', () => {
   it('fails at load, naming the variable, when TASKS_TABLE is missing', async () => {
     vi.stubEnv('TASKS_TABLE', '');
     await expect(import('../../lambdas/tasks-api.js')).rejects.toThrow('TASKS_TABLE');
+  });
+
+  it('fails at load when the change retention is shorter than a sync token is old when issued', async () => {
+    vi.stubEnv('TASKS_TABLE', 'tasks');
+    vi.stubEnv('CHANGES_TABLE', 'changes');
+    vi.stubEnv('CHANGE_RETENTION_SECONDS', '5');
+    await expect(import('../../lambdas/tasks-api.js')).rejects.toThrow(/CHANGE_RETENTION_SECONDS must be a whole number of seconds/);
   });
 });
