@@ -70,9 +70,10 @@ function forLimit(l: LimitUse, p: Profile, peak: Traffic, q: QuotaValues): strin
       return `${l.detail} (the rate cannot be raised): after a deploy, failover or reconnect storm that function is throttled for about ${steps * 10} s while it scales; clients retry, or keep it warm with provisioned concurrency before known peaks.`;
     }
     case 'dynamoTable': {
-      const pingReads = l.subject === 'changes table reads'
-        ? ` Most of them are the pings' since reads (${int(r.pings)}/s): a longer heartbeat cuts them in proportion.`
-        : '';
+      const pingReads =
+        l.subject === 'changes table reads'
+          ? ` Most of them are the pings' since reads (${int(r.pings)}/s): a longer heartbeat cuts them in proportion.`
+          : '';
       return `Request the DynamoDB table-level on-demand quota for the ${l.subject ?? 'busiest table'} of at least ${ask(l.demand)} ${l.unit}, and pre-warm (warm throughput) before a launch: on-demand serves only twice its previous peak at once.${pingReads}`;
     }
     case 'dynamoUserPartition':

@@ -143,9 +143,16 @@ export function limitUses(p: Profile, peak: Traffic, q: QuotaValues): LimitUse[]
       ['lambdaScalingPer10Seconds'],
       false,
     ),
-    use('dynamoTable', tableUnits, tableQuota, kind === 'reads' ? 'RRU/s' : 'WRU/s', `${table} table ${kind}: ${int(tableUnits)}/s`, [
-      kind === 'reads' ? 'dynamoOnDemandTableReadUnits' : 'dynamoOnDemandTableWriteUnits',
-    ], true, tableUtilisation),
+    use(
+      'dynamoTable',
+      tableUnits,
+      tableQuota,
+      kind === 'reads' ? 'RRU/s' : 'WRU/s',
+      `${table} table ${kind}: ${int(tableUnits)}/s`,
+      [kind === 'reads' ? 'dynamoOnDemandTableReadUnits' : 'dynamoOnDemandTableWriteUnits'],
+      true,
+      tableUtilisation,
+    ),
     use(
       'dynamoUserPartition',
       userWrites,
@@ -172,9 +179,14 @@ export function limitUses(p: Profile, peak: Traffic, q: QuotaValues): LimitUse[]
       `${one(s.recordsPerBatch)} records and ${one(s.postsPerBatch)} posts a batch, ${Math.round(s.batchMs)} ms; parallelizationFactor ${p.parallelizationFactor}`,
       ['esmParallelizationFactorMax', 'esmPollsPerSecondPerShard'],
     ),
-    use('cognitoAuth', r.tokenRefreshes, q.cognitoUserAuthenticationRps, 'requests/s', `${one(r.tokenRefreshes)} token refreshes/s`, [
-      'cognitoUserAuthenticationRps',
-    ]),
+    use(
+      'cognitoAuth',
+      r.tokenRefreshes,
+      q.cognitoUserAuthenticationRps,
+      'requests/s',
+      `${one(r.tokenRefreshes)} token refreshes/s`,
+      ['cognitoUserAuthenticationRps'],
+    ),
   ];
   const subjects: Partial<Record<LimitId, string>> = {
     lambdaConcurrency: busiestFn,

@@ -22,7 +22,8 @@ export interface Quota {
   readonly note?: string;
 }
 
-const APIGW_WS = 'https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html';
+const APIGW_WS =
+  'https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html';
 const APIGW_ACCOUNT = 'https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html';
 const LAMBDA_QUOTAS = 'https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html';
 const LAMBDA_SCALING = 'https://docs.aws.amazon.com/lambda/latest/dg/scaling-behavior.html';
@@ -210,5 +211,5 @@ export const DEFAULT_QUOTA_VALUES: QuotaValues = Object.fromEntries(
 ) as QuotaValues;
 
 export function isQuotaId(id: string): id is QuotaId {
-  return Object.prototype.hasOwnProperty.call(QUOTAS, id);
+  return Object.hasOwn(QUOTAS, id);
 }

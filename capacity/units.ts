@@ -57,7 +57,10 @@ export const FALLBACK_UNITS: Units = {
   broadcasterMsPerPost: { value: 1.1, source: 'fallback: 32 posts in flight, ~35 ms each' },
   tasksApiMs: { value: 25, source: 'fallback: the bench\u2019s own default (two sequential DynamoDB calls)' },
   catchUpRequests: { value: 1, source: 'fallback: one GET /tasks/changes for a few changes (docs/design.md)' },
-  catchUpReadUnits: { value: 2, source: 'fallback: 1 RRU Changes Query + 1 RRU per changed task (docs/design.md, Change feed → Cost)' },
+  catchUpReadUnits: {
+    value: 2,
+    source: 'fallback: 1 RRU Changes Query + 1 RRU per changed task (docs/design.md, Change feed → Cost)',
+  },
   pingReadUnits: { value: 1, source: 'assumed: Changes Query, ConsistentRead, Limit 1 (lambdas/tasks/change-log.ts hasAfter)' },
   connectionWriteUnits: { value: 1, source: 'assumed: one Put on connect, one Delete on disconnect, each item under 1 KB' },
   wsAuthorizerMs: { value: 5, source: 'assumed: RS256 verify with the JWKS cached' },
@@ -167,7 +170,10 @@ export function unitsFromBench(json: Json, devicesPerUser: number): Units {
   }
   const writeMs = num(json, 'latency.poll10.write_round_trip.p50_ms');
   if (writeMs !== undefined && writeMs > 0) {
-    units.tasksApiMs = { value: writeMs, source: 'bench: latency.poll10.write_round_trip.p50_ms (an upper bound for the handler)' };
+    units.tasksApiMs = {
+      value: writeMs,
+      source: 'bench: latency.poll10.write_round_trip.p50_ms (an upper bound for the handler)',
+    };
   }
   const requests = num(json, 'sync.catchup_10k.requests');
   if (requests !== undefined && requests > 0) {
