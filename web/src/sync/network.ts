@@ -19,7 +19,3 @@ export function browserNetwork(): NetworkStatus {
     },
   };
 }
-
-export function alwaysOnline(): NetworkStatus {
-  return { online: () => true, subscribe: () => () => undefined };
-}
