@@ -382,3 +382,38 @@ export const LOCAL = {
   audience: 'local-dashboard',
   stage: 'local',
 } as const;
+
+/**
+ * CloudWatch metrics the handlers emit (Powertools Metrics, embedded metric
+ * format: log lines, no API calls), read by the CDK dashboard and alarms and
+ * by the local operations page. Every metric has the single dimension
+ * `service` (the function): never a user or connection id.
+ */
+export const METRICS = {
+  namespace: 'TaskSync',
+  /** Broadcaster: post time minus the event's `at` (the task's updatedAt), one value per event per connection. */
+  propagationLag: 'PropagationLag',
+  /** Broadcaster: connections that got their frames / answered 410 / failed after the SDK's retries. */
+  postsDelivered: 'PostsDelivered',
+  postsGone: 'PostsGone',
+  postsFailed: 'PostsFailed',
+  /** Broadcaster, one value per stream batch. */
+  recordsPerBatch: 'RecordsPerBatch',
+  usersPerBatch: 'UsersPerBatch',
+  /** Broadcaster: frames posted to one connection for one batch (coalescing at work when far below records). */
+  framesPerConnection: 'FramesPerConnection',
+  /** Tasks API: successful creates, updates, completions and deletes. */
+  taskWrites: 'TaskWrites',
+  /** Tasks API: 412 (stale If-Match) and 409 (create conflicts, deleted ids). */
+  preconditionFailed: 'PreconditionFailed',
+  conflicts: 'Conflicts',
+  /** Tasks API change feed: entries answered and pages served. */
+  changeFeedEntries: 'ChangeFeedEntries',
+  changeFeedPages: 'ChangeFeedPages',
+  /** Tasks API: 410 RESYNC_REQUIRED answers (a client must list everything again). */
+  resyncRequired: 'ResyncRequired',
+  /** WebSocket authorizer: handshakes refused. */
+  authorizerRefusals: 'AuthorizerRefusals',
+  /** Every function: Powertools' cold start count. */
+  coldStart: 'ColdStart',
+} as const;
