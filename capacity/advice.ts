@@ -100,7 +100,7 @@ function costAdvice(p: Profile, peak: Traffic, cost: MonthlyCost): Recommendatio
   if (pullShare >= 0.4) {
     out.push({
       urgency: 'cost',
-      text: `${pct(pullShare)} of HTTP requests are catch-ups that a PONG with behind: true starts after every change, on devices that already got the change as an event: a sync token carried in events (so the ping's since moves on) would remove most of them.`,
+      text: `${pct(pullShare)} of HTTP requests are catch-ups that a PONG with behind: true starts after every change, on devices that already got the change as an event: a position carried in events that lets the ping's since move on could remove most of them (a design change to check against the change feed's no-skip argument).`,
     });
   }
   const pingShare = cost.pings / cost.total;

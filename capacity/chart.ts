@@ -84,12 +84,17 @@ export function costPerUserSvg(points: readonly CurvePoint[], options: ChartOpti
   );
   parts.push(`<polyline fill="none" stroke="#2563eb" stroke-width="2.5" points="${path((p) => p.perUser)}"/>`);
 
-  for (const mark of options.marks) {
-    const cx = fmt(x(mark.users));
+  // Labels above their point; at the edges, and for the first mark (the curve may rise right of it), beside it.
+  options.marks.forEach((mark, i) => {
+    const px = x(mark.users);
     const cy = fmt(y(mark.perUser));
-    parts.push(`<circle cx="${cx}" cy="${cy}" r="4" fill="#2563eb"/>`);
-    parts.push(`<text x="${cx}" y="${fmt(y(mark.perUser) - 10)}" text-anchor="middle" fill="#1e3a8a">${xml(mark.label)}</text>`);
-  }
+    parts.push(`<circle cx="${fmt(px)}" cy="${cy}" r="4" fill="#2563eb"/>`);
+    const anchor = px < m.left + 70 ? 'start' : px > m.left + plotW - 70 || i === 0 ? 'end' : 'middle';
+    const lx = anchor === 'start' ? px + 6 : anchor === 'end' ? px - 6 : px;
+    parts.push(
+      `<text x="${fmt(lx)}" y="${fmt(y(mark.perUser) - 10)}" text-anchor="${anchor}" fill="#1e3a8a">${xml(mark.label)}</text>`,
+    );
+  });
 
   // Legend.
   const ly = height - 14;
