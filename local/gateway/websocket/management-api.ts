@@ -39,6 +39,22 @@ export interface ManagementFaults {
   random?: () => number;
 }
 
+/** One `@connections` call, as the IAM check sees it. */
+export interface ManagementRequest {
+  method: string;
+  connectionId: string;
+  stage: string;
+  /** The SigV4 `Authorization` header, if any. */
+  authorization: string | undefined;
+}
+
+/** Why a call is refused: the status, `x-amzn-ErrorType` and message API Gateway answers with. */
+export interface ManagementRefusal {
+  status: number;
+  errorType: string;
+  message: string;
+}
+
 export interface ManagementApiOptions {
   stage: string;
   registry: ConnectionRegistry;
@@ -48,6 +64,12 @@ export interface ManagementApiOptions {
   maxPayloadBytes?: number;
   /** Default: none. */
   faults?: ManagementFaults;
+  /**
+   * IAM check of every call (execute-api:ManageConnections), run before
+   * anything else; a refusal is answered as is. Default: none, every call is
+   * allowed (unit tests). npm start passes the check of local/iam/.
+   */
+  authorize?: (request: ManagementRequest) => ManagementRefusal | undefined;
   logger: GatewayLogger;
 }
 
@@ -70,7 +92,8 @@ function decodeSegment(segment: string): string | undefined {
  * The `@connections` API (ApiGatewayManagementApi) on the WebSocket API's own
  * host: POST sends a frame, GET describes, DELETE closes. Errors carry
  * `x-amzn-ErrorType` so the AWS SDK raises GoneException and friends by
- * name. Requests are not SigV4-checked locally.
+ * name. With `authorize`, the signer (SigV4 `Credential=`) must be allowed
+ * execute-api:ManageConnections on the call; signatures are not verified.
  */
 export function createManagementApi(options: ManagementApiOptions): ManagementApi {
   const { stage, registry, logger } = options;
@@ -115,6 +138,16 @@ export function createManagementApi(options: ManagementApiOptions): ManagementAp
         stats.gone++;
         fail(res, 410, 'GoneException', `Connection ${connectionId} is gone`, requestId);
       };
+      const refusal = options.authorize?.({
+        method: req.method ?? '',
+        connectionId,
+        stage,
+        authorization: req.headers.authorization,
+      });
+      if (refusal) {
+        req.resume();
+        return fail(res, refusal.status, refusal.errorType, refusal.message, requestId);
+      }
       switch (req.method) {
         case 'POST': {
           const read = await readBody(req, maxPayloadBytes);

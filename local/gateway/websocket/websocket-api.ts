@@ -26,7 +26,13 @@ import {
   type HandshakeFacts,
   type WebSocketAuthorizerEvent,
 } from './event-builders.js';
-import { createManagementApi, type ManagementFaults, type ManagementStats } from './management-api.js';
+import {
+  createManagementApi,
+  type ManagementFaults,
+  type ManagementRefusal,
+  type ManagementRequest,
+  type ManagementStats,
+} from './management-api.js';
 import { createRouteSelector } from './route-selection.js';
 import { listen } from '../../shared/listen.js';
 
@@ -71,6 +77,8 @@ export interface WebSocketApiOptions {
   logger?: GatewayLogger;
   /** Fault injection on @connections POSTs (fault tests only). Default: none. */
   faults?: ManagementFaults;
+  /** IAM check of @connections calls (see createManagementApi). Default: none. */
+  authorizeManagement?: (request: ManagementRequest) => ManagementRefusal | undefined;
 }
 
 export interface WebSocketApiStats extends ManagementStats {
@@ -385,6 +393,7 @@ export async function startWebSocketApi(options: WebSocketApiOptions): Promise<W
     disconnect: (connection) => closeConnection(connection, 1000, ''),
     ...(options.maxPostBytes !== undefined ? { maxPayloadBytes: options.maxPostBytes } : {}),
     ...(options.faults ? { faults: options.faults } : {}),
+    ...(options.authorizeManagement ? { authorize: options.authorizeManagement } : {}),
     logger,
   });
 
