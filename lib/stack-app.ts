@@ -1,5 +1,6 @@
 import { App, Validations, type AppProps } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { assertDomainPrefix } from './constructs/auth.js';
 import { TaskSyncStack, type TaskSyncStackProps } from './stack.js';
 
 /** Construct id and default CloudFormation stack name. */
@@ -9,6 +10,12 @@ export interface TaskSyncAppOptions {
   /** Passed to `new App()`: tests give an outdir and cdk.json's context here. */
   readonly appProps?: AppProps;
   readonly stackProps?: TaskSyncStackProps;
+  /**
+   * Run the cdk-nag packs at synthesis. Only tests about something else
+   * (names across regions) turn them off; `cdk synth` always runs them.
+   * @default true
+   */
+  readonly nagChecks?: boolean;
 }
 
 /**
@@ -19,7 +26,7 @@ export interface TaskSyncAppOptions {
 export function createTaskSyncApp(options: TaskSyncAppOptions = {}): { app: App; stack: TaskSyncStack } {
   const app = new App(options.appProps);
   const stack = new TaskSyncStack(app, STACK_ID, { ...stackPropsFromContext(app), ...options.stackProps });
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
+  if (options.nagChecks !== false) Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
   return { app, stack };
 }
 
@@ -39,13 +46,19 @@ export function stackPropsFromContext(app: App): TaskSyncStackProps {
     else throw new Error(`Context ${key} must be true or false, got ${JSON.stringify(value)}`);
   }
   const domainPrefix: unknown = app.node.tryGetContext('domainPrefix');
-  if (domainPrefix !== undefined) props.domainPrefix = String(domainPrefix);
+  if (domainPrefix !== undefined) {
+    // Checked here so a bad -c value fails before anything is built, naming the switch.
+    assertDomainPrefix(String(domainPrefix), 'Context domainPrefix');
+    props.domainPrefix = String(domainPrefix);
+  }
   const retention: unknown = app.node.tryGetContext('tombstoneRetentionDays');
   const result = props as TaskSyncStackProps & { tombstoneRetentionDays?: number };
   if (retention !== undefined) {
     const days = Number(retention);
     if (!Number.isInteger(days) || days < 1 || days > 365) {
-      throw new Error(`Context tombstoneRetentionDays must be a whole number of days from 1 to 365, got ${JSON.stringify(retention)}`);
+      throw new Error(
+        `Context tombstoneRetentionDays must be a whole number of days from 1 to 365, got ${JSON.stringify(retention)}`,
+      );
     }
     result.tombstoneRetentionDays = days;
   }

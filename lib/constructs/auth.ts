@@ -8,7 +8,9 @@ export interface AuthProps {
   readonly redirectUrls: string[];
   /**
    * Managed login domain prefix (`<prefix>.auth.<region>.amazoncognito.com`).
-   * Must be unique in the region.
+   * Must be unique in the region and follow Cognito's rules (domainPrefixProblems);
+   * a prefix that does not fails the synthesis. It cannot change after the
+   * first deployment without replacing the domain (and the login URL).
    * @default - `<stack name>-<first 8 hex digits of the stack's UUID>`, unique per deployment
    */
   readonly domainPrefix?: string;
@@ -70,9 +72,7 @@ export class Auth extends Construct {
       mfa: cognito.Mfa.OPTIONAL,
       mfaSecondFactor: { otp: true, sms: false },
       featurePlan: threatProtection ? cognito.FeaturePlan.PLUS : cognito.FeaturePlan.ESSENTIALS,
-      ...(threatProtection
-        ? { standardThreatProtectionMode: cognito.StandardThreatProtectionMode.FULL_FUNCTION }
-        : {}),
+      ...(threatProtection ? { standardThreatProtectionMode: cognito.StandardThreatProtectionMode.FULL_FUNCTION } : {}),
       deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
       removalPolicy,
     });
@@ -98,6 +98,7 @@ export class Auth extends Construct {
       refreshTokenValidity: Duration.days(30),
     });
 
+    if (props.domainPrefix !== undefined) assertDomainPrefix(props.domainPrefix, 'domainPrefix');
     const domainPrefix = props.domainPrefix ?? defaultDomainPrefix(Stack.of(this).stackName);
     this.domain = this.userPool.addDomain('Domain', {
       cognitoDomain: { domainPrefix },
@@ -131,19 +132,69 @@ export class Auth extends Construct {
   }
 }
 
+/** Cognito's words that no domain prefix may contain. */
+const RESERVED_WORDS = ['aws', 'amazon', 'cognito'] as const;
+
 /**
- * `<stack name>-<8 hex digits of the stack UUID>`: unique per deployment
- * without a lookup at synth time. Cognito forbids the words aws, amazon and
- * cognito in prefixes, and allows only lowercase letters, digits and hyphens.
+ * What is wrong with a managed login domain prefix, by Cognito's rules:
+ * lower-case letters, digits and hyphens; 1 to 63 characters; no hyphen first
+ * or last; none of the words aws, amazon or cognito. Empty when it is valid.
+ * (CDK itself checks only the characters; Cognito refuses the rest at deploy
+ * time, minutes into the deployment.)
  */
-function defaultDomainPrefix(stackName: string): string {
-  const base =
-    stackName
-      .toLowerCase()
-      .replace(/aws|amazon|cognito/g, '')
+export function domainPrefixProblems(prefix: string): string[] {
+  const problems: string[] = [];
+  if (prefix.length < 1 || prefix.length > 63) problems.push(`must be 1 to 63 characters long (it has ${prefix.length})`);
+  if (/[^a-z0-9-]/.test(prefix)) problems.push('may hold only lower-case letters a-z, digits and hyphens');
+  if (prefix.startsWith('-') || prefix.endsWith('-')) problems.push('must not start or end with a hyphen');
+  const lower = prefix.toLowerCase();
+  const reserved = RESERVED_WORDS.filter((word) => lower.includes(word));
+  if (reserved.length > 0)
+    problems.push(`must not contain ${reserved.map((w) => `"${w}"`).join(' or ')} (Cognito reserves them)`);
+  return problems;
+}
+
+/** Throws a readable error naming `source` (the context key or prop) when the prefix breaks Cognito's rules. */
+export function assertDomainPrefix(prefix: string, source: string): void {
+  const problems = domainPrefixProblems(prefix);
+  if (problems.length > 0) {
+    throw new Error(
+      `${source} ${JSON.stringify(prefix)} is not a valid Cognito domain prefix: it ${problems.join('; it ')}. ` +
+        'Example: -c domainPrefix=my-tasks-1234',
+    );
+  }
+}
+
+/**
+ * The literal part of the default prefix, from the stack name: lower-cased,
+ * the reserved words removed until none is left (removing one can join the
+ * halves of another, as in "amazawson"), every run of other characters made
+ * a hyphen, no hyphen first or last, at most 40 characters; "tasks" when
+ * nothing is left. For names where one removal pass suffices this is what
+ * earlier versions derived, so existing deployments keep their domain.
+ */
+export function defaultDomainPrefixBase(stackName: string): string {
+  let base = stackName.toLowerCase();
+  for (let previous = ''; previous !== base; ) {
+    previous = base;
+    base = base.replace(/aws|amazon|cognito/g, '');
+  }
+  return (
+    base
       .replace(/[^a-z0-9-]+/g, '-')
       .replace(/^-+|-+$/g, '')
-      .slice(0, 40) || 'tasks';
+      .slice(0, 40) || 'tasks'
+  );
+}
+
+/**
+ * `<defaultDomainPrefixBase(stack name)>-<8 hex digits of the stack UUID>`:
+ * unique per deployment without a lookup at synth time. The base is checked
+ * with a stand-in for the hex digits (hex digits cannot spell a reserved word).
+ */
+function defaultDomainPrefix(stackName: string): string {
+  const base = defaultDomainPrefixBase(stackName);
+  assertDomainPrefix(`${base}-0123abcd`, `The login domain prefix derived from the stack name ${JSON.stringify(stackName)},`);
   const stackUuid = Fn.select(2, Fn.split('/', Aws.STACK_ID));
   return `${base}-${Fn.select(0, Fn.split('-', stackUuid))}`;
 }
