@@ -1,13 +1,57 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
+import { OriginGroup, S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 import type { RuntimeConfig } from '../../lambdas/contract.js';
+import { uniqueInAccount } from './names.js';
 import { acknowledge } from './nag.js';
+
+/** Key prefix of the copies of hashed assets that outlive their build (see WebSite.deployContent). */
+export const PREVIOUS_ASSETS_PREFIX = 'previous/';
+/** How long a hashed asset stays under PREVIOUS_ASSETS_PREFIX after the last deployment that uploaded it. */
+export const PREVIOUS_ASSETS_RETENTION_DAYS = 30;
+/** Written by the deployment next to the build (lambdas/contract.ts RuntimeConfig). */
+export const CONFIG_FILE = 'config.json';
+/** Cache-Control of hashed files: their content never changes under their name. */
+export const IMMUTABLE_CACHE_CONTROL = 'public, max-age=31536000, immutable';
+/** Cache-Control of every unhashed file: browsers revalidate them on every use. */
+export const ENTRY_CACHE_CONTROL = 'no-cache';
+
+/**
+ * esbuild's `[name]-[hash]` output (web/build.ts): an 8-character upper-case
+ * hash before the first extension, as in `app-N2KP6Z7Z.js`,
+ * `app-N2KP6Z7Z.js.map` or `styles-OO54WBVG.css`.
+ */
+const HASHED_NAME = /-[A-Z0-9]{8}(\.[A-Za-z0-9]+)+$/;
+
+export interface WebFiles {
+  /** Names that change with their content: cached for a year, kept after their build is replaced. */
+  readonly hashed: string[];
+  /** Names a browser asks for by name (index.html, favicon.svg, ...): revalidated on every use. */
+  readonly unhashed: string[];
+}
+
+/** The files of a web build, relative to it with `/` separators, split by whether their name carries a content hash. */
+export function classifyWebFiles(distPath: string): WebFiles {
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else files.push(path.relative(distPath, full).split(path.sep).join('/'));
+    }
+  };
+  walk(distPath);
+  files.sort();
+  const hashed = files.filter((file) => HASHED_NAME.test(path.posix.basename(file)));
+  return { hashed, unhashed: files.filter((file) => !hashed.includes(file)) };
+}
 
 export interface WebSiteProps {
   /**
@@ -50,6 +94,14 @@ export class WebSite extends Construct {
       // Everything in it is rebuilt from the repository on every deploy.
       removalPolicy: RemovalPolicy.DESTROY,
       autoDeleteObjects: true,
+      lifecycleRules: [
+        {
+          id: 'ExpirePreviousAssets',
+          prefix: PREVIOUS_ASSETS_PREFIX,
+          expiration: Duration.days(PREVIOUS_ASSETS_RETENTION_DAYS),
+        },
+        { id: 'AbortIncompleteUploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
     });
     acknowledge(
       this.bucket,
@@ -70,6 +122,8 @@ export class WebSite extends Construct {
       "object-src 'none'",
     ].join('; ');
 
+    // CloudFront names are unique per account, not per region: regionalName
+    // lets the stack be deployed in several regions of one account.
     const headers = new cloudfront.ResponseHeadersPolicy(this, 'SecurityHeaders', {
       comment: 'Dashboard security headers (HSTS, CSP, no framing, no sniffing)',
       securityHeadersBehavior: {
@@ -88,13 +142,32 @@ export class WebSite extends Construct {
       },
     });
 
+    uniqueInAccount(headers, 'ResponseHeadersPolicyConfig.Name', 128);
+
+    const originAccessControl = new cloudfront.S3OriginAccessControl(this, 'OriginAccessControl', {
+      description: 'Lets the dashboard distribution read the site bucket',
+      signing: cloudfront.Signing.SIGV4_ALWAYS,
+    });
+    uniqueInAccount(originAccessControl, 'OriginAccessControlConfig.Name', 64);
+
     this.distribution = new cloudfront.Distribution(this, 'Distribution', {
       comment: `${Stack.of(this).stackName} dashboard`,
       defaultRootObject: 'index.html',
       priceClass: props.priceClass ?? cloudfront.PriceClass.PRICE_CLASS_100,
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
       defaultBehavior: {
-        origin: S3BucketOrigin.withOriginAccessControl(this.bucket),
+        // A file the site no longer has (a hashed asset of the build an open
+        // page was loaded with) is looked up again among the previous builds'
+        // copies; see deployContent.
+        origin: new OriginGroup({
+          primaryOrigin: S3BucketOrigin.withOriginAccessControl(this.bucket, { originAccessControl }),
+          fallbackOrigin: S3BucketOrigin.withOriginAccessControl(this.bucket, {
+            originAccessControl,
+            originPath: `/${PREVIOUS_ASSETS_PREFIX.replace(/\/$/, '')}`,
+          }),
+          // S3 answers 403 for a missing key to a reader without s3:ListBucket.
+          fallbackStatusCodes: [403, 404],
+        }),
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
         allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
         cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED,
@@ -127,10 +200,34 @@ export class WebSite extends Construct {
   }
 
   /**
-   * Uploads the built client plus `config.json`, then invalidates the
-   * entry files in CloudFront. Returns the deployment that writes `config.json`.
+   * Publishes a build so that no page ever asks for a file that is not there,
+   * neither a new page nor one loaded from the previous build:
+   *
+   * 1. `Assets` and `PreviousAssets` upload the hashed files (`app-<hash>.js`,
+   *    `styles-<hash>.css`, their maps) to the site root and to
+   *    PREVIOUS_ASSETS_PREFIX. Neither deletes anything.
+   * 2. `Entry`, after both, writes the unhashed files (`index.html`,
+   *    `config.json`, `favicon.svg`, any other) and invalidates them in
+   *    CloudFront, waiting until the invalidation is done.
+   * 3. `PruneAssets`, after that, deletes from the site root the hashed files
+   *    this build does not have.
+   *
+   * A page still running the previous build that asks for one of its files
+   * after step 3 gets it from PREVIOUS_ASSETS_PREFIX through the
+   * distribution's fallback origin. Objects there expire
+   * PREVIOUS_ASSETS_RETENTION_DAYS after the last deployment that uploaded
+   * them (a lifecycle rule); the live copies at the root carry no expiry, so
+   * a site left undeployed for months still serves its current build.
+   *
+   * Hashed files are cached as immutable for a year; every unhashed file is
+   * revalidated on each use (`no-cache`). Returns the `Entry` deployment.
    */
   deployContent(props: WebContentProps): s3deploy.BucketDeployment {
+    const files = classifyWebFiles(props.distPath);
+    const entryFiles = [...new Set([...files.unhashed, CONFIG_FILE])].sort();
+    if (!files.unhashed.includes('index.html'))
+      throw new Error(`${props.distPath} has no index.html: build the web client first`);
+
     const logGroup = new logs.LogGroup(this, 'ContentDeploymentLogs', {
       retention: logs.RetentionDays.ONE_WEEK,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -149,44 +246,58 @@ export class WebSite extends Construct {
       }),
     );
 
-    // Two passes over the same build, because the two kinds of file cache
-    // differently: hashed assets (app-<hash>.js, ...) never change under their
-    // name and are cached for a year; index.html and config.json name those
-    // assets and the deployed endpoints, so browsers revalidate them every
-    // time. A sync filter (exclude/include) also keeps each pass from pruning
-    // the other's files.
-    const entryFiles = ['index.html', 'config.json'];
+    const build = s3deploy.Source.asset(props.distPath);
+    const common = { destinationBucket: this.bucket, memoryLimit: 256, role, logGroup };
+    const immutable = [
+      s3deploy.CacheControl.setPublic(),
+      s3deploy.CacheControl.maxAge(Duration.days(365)),
+      s3deploy.CacheControl.immutable(),
+    ];
+    // Sync filters (exclude/include) also bound what a pass may delete: a
+    // pass never touches a file outside its own filter.
+    const hashedOnly = { exclude: [...entryFiles, `${PREVIOUS_ASSETS_PREFIX}*`] };
+
     const assets = new s3deploy.BucketDeployment(this, 'Assets', {
-      sources: [s3deploy.Source.asset(props.distPath)],
-      destinationBucket: this.bucket,
+      ...common,
+      ...hashedOnly,
+      sources: [build],
+      prune: false,
+      cacheControl: immutable,
+    });
+    const previous = new s3deploy.BucketDeployment(this, 'PreviousAssets', {
+      ...common,
+      sources: [build],
+      destinationKeyPrefix: PREVIOUS_ASSETS_PREFIX,
       exclude: entryFiles,
-      prune: true,
-      cacheControl: [
-        s3deploy.CacheControl.setPublic(),
-        s3deploy.CacheControl.maxAge(Duration.days(365)),
-        s3deploy.CacheControl.immutable(),
-      ],
-      memoryLimit: 256,
-      role,
-      logGroup,
+      prune: false,
+      cacheControl: immutable,
     });
     const entry = new s3deploy.BucketDeployment(this, 'Entry', {
-      sources: [s3deploy.Source.asset(props.distPath), s3deploy.Source.jsonData('config.json', props.config)],
-      destinationBucket: this.bucket,
+      ...common,
+      sources: [build, s3deploy.Source.jsonData(CONFIG_FILE, props.config)],
       exclude: ['*'],
       include: entryFiles,
-      prune: true,
+      prune: false,
       cacheControl: [s3deploy.CacheControl.noCache()],
-      // Only the entry files change meaning between deployments; hashed names are new names.
+      // Only unhashed names change meaning between deployments; hashed names are new names.
       distribution: this.distribution,
       distributionPaths: ['/', ...entryFiles.map((file) => `/${file}`)],
-      memoryLimit: 256,
-      role,
-      logGroup,
     });
     // index.html must never point at assets that are not uploaded yet.
-    entry.node.addDependency(assets);
+    entry.node.addDependency(assets, previous);
+    const prune = new s3deploy.BucketDeployment(this, 'PruneAssets', {
+      ...common,
+      ...hashedOnly,
+      sources: [build],
+      prune: true,
+      cacheControl: immutable,
+    });
+    // The previous build's files leave the root only once no index.html names them.
+    prune.node.addDependency(entry);
 
+    // cdk-nag names a pseudo parameter `<AWS::Region>`, a literal (explicit env) as it is.
+    const stack = Stack.of(this);
+    const pseudo = (value: string, name: string) => (Token.isUnresolved(value) ? `<${name}>` : value);
     const grantReason =
       "BucketDeployment's own grant sets: read the CDK bootstrap asset objects, replace every object of this site bucket (prune), and invalidate this distribution (CDK names no distribution ARN for cloudfront:CreateInvalidation/GetInvalidation).";
     for (const finding of [
@@ -195,16 +306,15 @@ export class WebSite extends Construct {
       'Action::s3:List*',
       'Action::s3:Abort*',
       'Action::s3:DeleteObject*',
-      'Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*',
-      `Resource::<${Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket)}.Arn>/*`,
+      `Resource::arn:${pseudo(stack.partition, 'AWS::Partition')}:s3:::cdk-hnb659fds-assets-${pseudo(stack.account, 'AWS::AccountId')}-${pseudo(stack.region, 'AWS::Region')}/*`,
+      `Resource::<${stack.getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket)}.Arn>/*`,
       'Resource::*',
     ]) {
       acknowledge(role, `AwsSolutions-IAM5[${finding}]`, grantReason);
     }
 
     // The upload handler is a CDK-provided singleton function at stack level.
-    const handler = Stack.of(this)
-      .node.children.find((child) => child.node.id.startsWith('Custom::CDKBucketDeployment'));
+    const handler = Stack.of(this).node.children.find((child) => child.node.id.startsWith('Custom::CDKBucketDeployment'));
     if (handler) {
       const providedReason =
         'CDK-provided BucketDeployment handler (Python, runtime chosen by aws-cdk-lib): it runs only during deployments, invoked by CloudFormation, which fails the deployment if it errors; a DLQ, tracing or a runtime pin here would change nothing the product relies on.';

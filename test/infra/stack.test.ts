@@ -253,9 +253,9 @@ describe('WebSocket API', () => {
     expect(JSON.parse(format)).toEqual(WS_ACCESS_LOG_FIELDS);
     expect(format).not.toMatch(/querystring|token|\$context\.path|header|\$request|requestOverride/i);
     // A WebSocket stage with access logs fails to create before the account has a CloudWatch role.
-    const account = Object.keys(resourcesOfType('AWS::ApiGateway::Account'));
-    expect(account).toHaveLength(1);
-    expect(synth.template.toJSON().Resources[id].DependsOn).toEqual(expect.arrayContaining(account));
+    const setting = Object.keys(resourcesOfType('Custom::ApiGatewayAccountCloudWatchRole'));
+    expect(setting).toHaveLength(1);
+    expect(synth.template.toJSON().Resources[id].DependsOn).toEqual(expect.arrayContaining(setting));
   });
 });
 
@@ -512,8 +512,14 @@ describe('web hosting', () => {
 
     const distribution = tableResource(logicalId(synth.stack.web.distribution)).Properties.DistributionConfig;
     const origin = distribution.Origins[0];
-    expect(origin.OriginAccessControlId).toEqual(getAtt(synth.stack.web.node.findAll().find((c) => c.node.id === 'S3OriginAccessControl')!, 'Id'));
-    expect(origin.S3OriginConfig).toEqual({ OriginAccessIdentity: '' });
+    const oac = getAtt(synth.stack.web.node.findAll().find((c) => c.node.id === 'OriginAccessControl')!, 'Id');
+    // Both origins (the site and its previous builds' assets) are the same bucket, read through the same OAC.
+    expect(distribution.Origins).toHaveLength(2);
+    for (const o of distribution.Origins) {
+      expect(o.OriginAccessControlId).toEqual(oac);
+      expect(o.S3OriginConfig).toEqual({ OriginAccessIdentity: '' });
+    }
+    expect(origin.OriginPath).toBeUndefined();
     expect(distribution.DefaultRootObject).toBe('index.html');
     expect(distribution.DefaultCacheBehavior.ViewerProtocolPolicy).toBe('redirect-to-https');
   });
@@ -536,7 +542,7 @@ describe('web hosting', () => {
   it('writes config.json for Cognito mode with the deployed endpoints and ids, and invalidates it', () => {
     const deployments = Object.values(resourcesOfType('Custom::CDKBucketDeployment')).map((d) => d.Properties);
     const entry = deployments.find((d) => d.DistributionPaths)!;
-    expect(entry.DistributionPaths).toEqual(['/', '/index.html', '/config.json']);
+    expect(entry.DistributionPaths).toEqual(['/', '/config.json', '/favicon.svg', '/index.html']);
     expect(entry.DistributionId).toEqual(ref(synth.stack.web.distribution));
     expect(entry.SystemMetadata).toEqual({ 'cache-control': 'no-cache' });
 

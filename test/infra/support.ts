@@ -29,17 +29,36 @@ export interface SynthResult extends BuiltApp {
 }
 
 /**
+ * The stand-in for web/dist: the kinds of file web/build.ts writes, hashed
+ * (`[name]-[hash]`, with source maps) and unhashed.
+ */
+export const WEB_BUILD: Readonly<Record<string, string>> = {
+  'index.html':
+    '<!doctype html><title>Tasks</title><link rel="stylesheet" href="styles-OO54WBVG.css"><script type="module" src="app-N2KP6Z7Z.js"></script>\n',
+  'favicon.svg': '<svg xmlns="http://www.w3.org/2000/svg"/>\n',
+  'app-N2KP6Z7Z.js': 'console.log("tasks");\n',
+  'app-N2KP6Z7Z.js.map': '{"version":3,"sources":[],"mappings":""}\n',
+  'styles-OO54WBVG.css': 'body{margin:0}\n',
+};
+
+/**
  * Builds the app exactly as bin/app.ts does (stack + cdk-nag packs, cdk.json
  * context) into a temporary directory, without bundling the handlers
- * (`aws:cdk:bundling-stacks: []`) and with a one-file stand-in for web/dist.
+ * (`aws:cdk:bundling-stacks: []`) and with WEB_BUILD as web/dist.
  */
-export function buildApp(stackProps: TaskSyncStackProps = {}): BuiltApp {
+export interface BuildOptions {
+  /** @default true: the cdk-nag packs run at synthesis, as in `cdk synth` */
+  readonly nagChecks?: boolean;
+}
+
+export function buildApp(stackProps: TaskSyncStackProps = {}, options: BuildOptions = {}): BuiltApp {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'infra-cdk-out-'));
   const webDist = fs.mkdtempSync(path.join(os.tmpdir(), 'infra-web-dist-'));
-  fs.writeFileSync(path.join(webDist, 'index.html'), '<!doctype html><title>Tasks</title>\n');
+  for (const [name, content] of Object.entries(WEB_BUILD)) fs.writeFileSync(path.join(webDist, name), content);
   const { app, stack } = createTaskSyncApp({
     appProps: { outdir, context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } },
     stackProps: { webDistPath: webDist, ...stackProps },
+    ...(options.nagChecks === false ? { nagChecks: false } : {}),
   });
   return {
     app,
@@ -53,8 +72,8 @@ export function buildApp(stackProps: TaskSyncStackProps = {}): BuiltApp {
 }
 
 /** buildApp, then one synthesis (which fails on any unacknowledged cdk-nag error). */
-export function synthesize(stackProps: TaskSyncStackProps = {}): SynthResult {
-  const built = buildApp(stackProps);
+export function synthesize(stackProps: TaskSyncStackProps = {}, options: BuildOptions = {}): SynthResult {
+  const built = buildApp(stackProps, options);
   try {
     built.app.synth();
   } catch (error) {
