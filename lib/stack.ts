@@ -34,8 +34,11 @@ export interface TaskSyncStackProps extends StackProps {
   /** Managed login domain prefix. @default `<stack name>-<8 hex digits of the stack UUID>` */
   readonly domainPrefix?: string;
   /**
-   * Set the account-level API Gateway CloudWatch role (needed for WebSocket
-   * access logs). Turn off where the account already has one managed elsewhere.
+   * Offer the account-level API Gateway CloudWatch role (needed for WebSocket
+   * access logs): a custom resource sets it only when the account and region
+   * have none, and never changes or clears one that is set (docs/deploy.md).
+   * `false` leaves the setting entirely to whoever manages it; the WebSocket
+   * stage then needs it to be set already.
    * @default true
    */
   readonly manageApiGatewayAccount?: boolean;
@@ -129,7 +132,7 @@ export class TaskSyncStack extends Stack {
     });
 
     const apiGatewayAccount =
-      props.manageApiGatewayAccount === false ? undefined : new ApiGatewayAccount(this, 'ApiGatewayAccount');
+      props.manageApiGatewayAccount === false ? undefined : new ApiGatewayAccount(this, 'ApiGatewayAccount', { projectRoot });
     realtime = new Realtime(this, 'Realtime', {
       projectRoot,
       tasksTable: this.data.tasksTable,
@@ -140,7 +143,7 @@ export class TaskSyncStack extends Stack {
       jwtAudience: auth.client.userPoolClientId,
       ...(props.webSocketStageName ? { stageName: props.webSocketStageName } : {}),
       ...(props.webSocketThrottle ? { throttle: props.webSocketThrottle } : {}),
-      ...(apiGatewayAccount ? { stageDependsOn: apiGatewayAccount.account } : {}),
+      ...(apiGatewayAccount ? { stageDependsOn: apiGatewayAccount.setting } : {}),
     });
     this.realtime = realtime;
     this.functions = { ...realtime.functions, ...this.httpApi.functions } as Record<FunctionName, TaskSyncFunction>;
