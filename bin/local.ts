@@ -2,7 +2,8 @@
  * `npm start`: the whole product offline on one machine. DynamoDB Local, the
  * API Gateway emulator (HTTP + WebSocket + @connections), the stream poller
  * invoking the broadcaster, the local token issuer and the dashboard, all on
- * loopback, all running the same handler code CDK deploys.
+ * loopback, all running the same handler bundles CDK deploys, each function
+ * in its own worker processes with its own environment and IAM permissions.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -25,6 +26,9 @@ const HELP = `Usage: npm start -- [options]
   --fault-post-drop-rate <r>   fault tests only: answer this fraction (0–1) of @connections POSTs 200 and never deliver them
   --heartbeat-ms <n>        dashboard heartbeat period, written into config.json (default: the dashboard's own)
   --tombstone-retention-seconds <n>  keep tombstones and change entries this long (default 30 days, as deployed)
+  --no-watch                do not rebuild and reload functions when lambdas/ or lib/definitions.ts change
+  --max-workers <n>         most concurrent workers (execution environments) per function (default 4)
+  --runtime inprocess       benchmarks only: the old in-process mode (shared environment, no IAM checks)
   --verbose                 handler logs at INFO instead of WARN
   --ready-json              print one machine-readable "READY {...}" line when ready (tests, benchmarks)
   -h, --help                this text
@@ -43,6 +47,9 @@ const { values: args } = parseArgs({
     'fault-post-drop-rate': { type: 'string' },
     'heartbeat-ms': { type: 'string' },
     'tombstone-retention-seconds': { type: 'string' },
+    'no-watch': { type: 'boolean', default: false },
+    'max-workers': { type: 'string' },
+    runtime: { type: 'string', default: 'isolated' },
     verbose: { type: 'boolean', default: false },
     'ready-json': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -73,6 +80,11 @@ function rateArg(name: string, value: string | undefined): number | undefined {
     process.exit(2);
   }
   return n;
+}
+
+if (args.runtime !== 'isolated' && args.runtime !== 'inprocess') {
+  console.error(`✖ --runtime must be isolated or inprocess, got "${args.runtime}"`);
+  process.exit(2);
 }
 
 if (args['in-memory'] && args['data-dir'] !== undefined) {
@@ -120,6 +132,9 @@ try {
       args['tombstone-retention-seconds'],
       CHANGE_FEED.minRetentionSeconds,
     ),
+    runtime: args.runtime,
+    watch: !args['no-watch'],
+    maxWorkersPerFunction: intArg('max-workers', args['max-workers'], 1),
     log: (line) => process.stdout.write(`${line}\n`),
   });
 

@@ -27,3 +27,25 @@ export const LAMBDA_BUNDLING = {
    */
   banner: "import { createRequire as __cjsRequire } from 'module';const require = __cjsRequire(import.meta.url);",
 } as const;
+
+/**
+ * LAMBDA_BUNDLING as esbuild build options: what NodejsFunction passes on
+ * esbuild's command line (`--bundle --format=esm --target=node22
+ * --platform=node --minify --sourcemap --sources-content=false
+ * --main-fields=module,main --banner:js=...`, output `index.mjs`). The local
+ * runtime builds each function with exactly these (local/lambda/bundler.ts).
+ */
+export const LAMBDA_ESBUILD_OPTIONS = {
+  bundle: true,
+  format: LAMBDA_BUNDLING.format,
+  platform: LAMBDA_BUNDLING.platform,
+  target: LAMBDA_BUNDLING.target,
+  minify: LAMBDA_BUNDLING.minify,
+  sourcemap: LAMBDA_BUNDLING.sourcemap,
+  sourcesContent: false,
+  mainFields: [...LAMBDA_BUNDLING.mainFields],
+  external: [...LAMBDA_BUNDLING.external],
+  banner: { js: LAMBDA_BUNDLING.banner },
+  /** NodejsFunction's output file for ESM; the handler is `index.handler`. */
+  outputFile: 'index.mjs',
+} as const;

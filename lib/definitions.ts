@@ -237,12 +237,17 @@ export const FUNCTIONS: Record<FunctionName, FunctionDefinition> = {
  * The environment CDK gives function `fn` from its FUNCTIONS[fn].env names:
  * every name it needs must have a value, and it gets nothing else, so a
  * handler never sees a variable another function needs. The local runtime
- * builds each worker's environment with the same function.
+ * builds each worker's environment with the same function (passing the
+ * `names` of the definition it runs, which a reload may have changed).
  */
-export function environmentFor(fn: FunctionName, values: Partial<Record<keyof typeof ENV, string>>): Record<string, string> {
+export function environmentFor(
+  fn: FunctionName,
+  values: Partial<Record<keyof typeof ENV, string>>,
+  names: readonly (keyof typeof ENV)[] = FUNCTIONS[fn].env,
+): Record<string, string> {
   const env: Record<string, string> = {};
   const missing: string[] = [];
-  for (const key of FUNCTIONS[fn].env) {
+  for (const key of names) {
     const value = values[key];
     if (value === undefined || value === '') missing.push(ENV[key]);
     else env[ENV[key]] = value;

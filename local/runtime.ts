@@ -1,16 +1,28 @@
+import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { buildWeb } from '../web/build.js';
-import { CHANGE_FEED, LOCAL, TABLES } from '../lib/definitions.js';
+import { CHANGE_FEED, LOCAL, QUEUES, STREAM_MAPPING, TABLES, type FunctionName } from '../lib/definitions.js';
+import type { DynamoDBBatchResponse } from 'aws-lambda';
 import type { RuntimeConfig } from '../lambdas/contract.js';
 import { createJwtVerifier } from '../lambdas/auth/jwt-verifier.js';
 import { startDynamoDbLocal } from './dynamodb/dynamodb-local.js';
 import { createDynamoDbSupervisor } from './dynamodb/supervisor.js';
 import { ensureTables } from './dynamodb/tables.js';
 import { startHttpApi } from './gateway/http/http-api.js';
+import { newApiId } from './gateway/shared/aws-format.js';
 import { startWebSocketApi } from './gateway/websocket/websocket-api.js';
-import { invoke } from './lambda/runtime.js';
+import { connectionsCheck } from './iam/connections-check.js';
+import { CredentialRegistry } from './iam/credentials.js';
+import { createIamRecorder, startDynamoDbProxy, type DynamoDbProxy } from './iam/dynamodb-proxy.js';
+import { mappingProblem, sendCheck } from './iam/event-source-mapping.js';
+import { authorize, type Denial } from './iam/policy.js';
+import { createLambdaRuntime, type EnvironmentValues, type LambdaRuntime } from './lambda/lambda-runtime.js';
+import { invoke as invokeInProcess } from './lambda/runtime.js';
+import { watchSources } from './lambda/watch.js';
 import { createTokenIssuer, type TokenIssuer } from './auth/token-issuer.js';
+import type { OnFailureRecord } from './streams/on-failure-destination.js';
 import { startStreamPoller } from './streams/stream-poller.js';
 import { sendJson, startWebServer } from './web/web-server.js';
 
@@ -34,6 +46,17 @@ export interface LocalRuntimeOptions {
   heartbeatMs?: number;
   /** Tombstone and change-entry retention. Default: CHANGE_FEED.defaultRetentionDays, as deployed. */
   changeRetentionSeconds?: number;
+  /**
+   * 'isolated' (default): each function in its own worker processes, from its
+   * esbuild bundle, with its own environment and IAM checks. 'inprocess': the
+   * handlers in this process sharing one environment, no IAM; kept only as
+   * the benchmark's baseline.
+   */
+  runtime?: 'isolated' | 'inprocess';
+  /** Rebuild and reload functions when lambdas/ or lib/definitions.ts change (isolated only). Default: false. */
+  watch?: boolean;
+  /** Most concurrent workers per function (isolated only). Default: 4. */
+  maxWorkersPerFunction?: number;
   log: (line: string) => void;
 }
 
@@ -48,9 +71,12 @@ export interface LocalRuntimeInfo {
   /** DynamoDB Local's Java process at start (fault tests kill it; it is restarted on the same port). */
   dynamodbPid: number;
   failureFile: string;
-  /** GET: stream poller, WebSocket/@connections and DynamoDB Local counters as JSON. */
+  /** GET: stream poller, WebSocket/@connections, DynamoDB Local, Lambda worker and IAM counters as JSON. */
   statsUrl: string;
   readyMs: number;
+  runtime: 'isolated' | 'inprocess';
+  /** The DynamoDB endpoint the functions use: the IAM-checking proxy (isolated), DynamoDB Local itself (inprocess). */
+  functionsDynamodbEndpoint: string;
 }
 
 export interface LocalRuntime {
@@ -61,15 +87,28 @@ export interface LocalRuntime {
 
 const pad = (name: string) => name.padEnd(12);
 
+/** Logs each distinct refusal at most once per 5 s (a poller retrying a refused call would flood the console). */
+function denialLogger(log: (line: string) => void): (denial: Denial) => void {
+  const lastLogged = new Map<string, number>();
+  return (denial) => {
+    const now = Date.now();
+    if (now - (lastLogged.get(denial.message) ?? 0) < 5_000) return;
+    lastLogged.set(denial.message, now);
+    log(`✖ ${pad('IAM')} AccessDeniedException: ${denial.message}`);
+  };
+}
+
 /**
  * Starts the whole product offline. Components start in dependency order:
- * web server and DynamoDB Local (in parallel), token issuer, handler
- * environment, HTTP and WebSocket APIs, and last the stream poller, so every
- * write after `start` resolves is broadcast.
+ * web server, DynamoDB Local and the function bundles (in parallel), the IAM
+ * proxy, token issuer, HTTP and WebSocket APIs, and last the stream poller
+ * and one warm worker per function, so every write after `start` resolves is
+ * broadcast and the first request is served warm.
  */
 export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   const startedAt = Date.now();
   const { log } = options;
+  const mode = options.runtime ?? 'isolated';
   const stops: Array<() => Promise<void>> = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
@@ -93,6 +132,29 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
       },
       log,
     });
+    // Isolated functions: each one's own credentials, environment, bundle and workers.
+    const credentials = new CredentialRegistry();
+    const recorder = createIamRecorder(denialLogger(log));
+    const environment: EnvironmentValues = {};
+    let proxy: DynamoDbProxy | undefined;
+    let lambdas: LambdaRuntime | undefined;
+    if (mode === 'isolated') {
+      lambdas = await createLambdaRuntime({
+        projectRoot: options.projectRoot,
+        outRoot: path.join(options.stateDir, 'lambda'),
+        environmentValues: () => environment,
+        credentials,
+        dynamodbEndpoint: () => proxy!.endpoint,
+        logLevel: process.env.POWERTOOLS_LOG_LEVEL ?? 'INFO',
+        incremental: options.watch ?? false,
+        ...(options.maxWorkersPerFunction ? { maxWorkersPerFunction: options.maxWorkersPerFunction } : {}),
+        log,
+      });
+      const started = lambdas;
+      stops.push(() => started.stop());
+    }
+    const invoke = (fn: FunctionName, event: unknown) => (lambdas ? lambdas.invoke(fn, event) : invokeInProcess(fn, event));
+
     const [dynamo, web, webBuild] = await Promise.all([
       startDynamoDbLocal({
         dataDir: options.inMemory ? null : path.join(options.stateDir, 'dynamodb'),
@@ -112,6 +174,7 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
         onError: (err) => log(`[web] ${String(err)}`),
       }),
       buildWeb(),
+      lambdas?.build(),
     ]);
     supervisor.attach(dynamo);
     // Stops run in reverse: the supervisor stands down before DynamoDB Local is stopped on purpose.
@@ -134,6 +197,19 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
     };
     log(`✔ ${pad('Tables')} ${Object.values(TABLES).map((t) => t.localName).join(', ')} (from lib/definitions.ts)`);
 
+    if (lambdas) {
+      const checked = lambdas;
+      proxy = await startDynamoDbProxy({
+        upstream: dynamo.endpoint,
+        credentials,
+        permissionsOf: (fn) => checked.permissionsOf(fn),
+        recorder,
+      });
+      const started = proxy;
+      stops.push(() => started.close());
+      log(`✔ ${pad('IAM')} DynamoDB calls of the functions checked at ${proxy.endpoint} against FUNCTIONS[fn].permissions`);
+    }
+
     const webOrigin = new URL(web.url).origin;
     const issuerUrl = `${webOrigin}/auth`;
     issuer = await createTokenIssuer({
@@ -144,20 +220,33 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
     const { jwksUri } = issuer;
     log(`✔ ${pad('Tokens')} POST ${issuerUrl}/token  (JWKS ${jwksUri})`);
 
-    // The same variables CDK sets on the deployed functions (lib/definitions.ts ENV).
-    Object.assign(process.env, {
-      AWS_REGION: LOCAL.region,
-      AWS_ACCESS_KEY_ID: dynamo.clientConfig.credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: dynamo.clientConfig.credentials.secretAccessKey,
-      DYNAMODB_ENDPOINT: dynamo.endpoint,
-      TASKS_TABLE: TABLES.tasks.localName,
-      CONNECTIONS_TABLE: TABLES.connections.localName,
-      CHANGES_TABLE: TABLES.changes.localName,
-      CHANGE_RETENTION_SECONDS: String(options.changeRetentionSeconds ?? CHANGE_FEED.defaultRetentionDays * 86_400),
-      JWT_ISSUER: issuerUrl,
-      JWT_AUDIENCE: LOCAL.audience,
-      JWKS_URI: jwksUri,
-    });
+    // The values of the variables CDK sets on the deployed functions (lib/definitions.ts ENV); each
+    // isolated function gets only its own FUNCTIONS[fn].env ones.
+    Object.assign(environment, {
+      tasksTable: TABLES.tasks.localName,
+      connectionsTable: TABLES.connections.localName,
+      changesTable: TABLES.changes.localName,
+      changeRetentionSeconds: String(options.changeRetentionSeconds ?? CHANGE_FEED.defaultRetentionDays * 86_400),
+      jwtIssuer: issuerUrl,
+      jwtAudience: LOCAL.audience,
+      jwksUri,
+    } satisfies EnvironmentValues);
+    if (!lambdas) {
+      // In-process baseline: one process.env shared by every handler.
+      Object.assign(process.env, {
+        AWS_REGION: LOCAL.region,
+        AWS_ACCESS_KEY_ID: dynamo.clientConfig.credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: dynamo.clientConfig.credentials.secretAccessKey,
+        DYNAMODB_ENDPOINT: dynamo.endpoint,
+        TASKS_TABLE: environment.tasksTable,
+        CONNECTIONS_TABLE: environment.connectionsTable,
+        CHANGES_TABLE: environment.changesTable,
+        CHANGE_RETENTION_SECONDS: environment.changeRetentionSeconds,
+        JWT_ISSUER: issuerUrl,
+        JWT_AUDIENCE: LOCAL.audience,
+        JWKS_URI: jwksUri,
+      });
+    }
 
     const verifier = createJwtVerifier({ issuer: issuerUrl, audience: LOCAL.audience, jwksUri });
     const localOrigins = [webOrigin, webOrigin.replace('127.0.0.1', 'localhost')];
@@ -171,26 +260,76 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
     stops.push(() => httpApi.close());
     log(`✔ ${pad('HTTP API')} ${httpApi.url}  (JWT authorizer, CORS for ${webOrigin})`);
 
+    const apiId = newApiId();
     const wsApi = await startWebSocketApi({
       port: options.ports.ws,
+      apiId,
       invoke,
+      ...(lambdas
+        ? {
+            authorizeManagement: connectionsCheck({
+              apiId,
+              credentials,
+              permissionsOf: (fn) => lambdas.permissionsOf(fn),
+              recorder,
+            }),
+          }
+        : {}),
       ...(options.wsIdleTimeoutMs ? { idleTimeoutMs: options.wsIdleTimeoutMs } : {}),
       ...(options.wsMaxDurationMs ? { maxDurationMs: options.wsMaxDurationMs } : {}),
       ...(options.faultPostErrorRate || options.faultPostDropRate
         ? { faults: { postErrorRate: options.faultPostErrorRate ?? 0, postDropRate: options.faultPostDropRate ?? 0 } }
         : {}),
     });
-    process.env.WS_MANAGEMENT_ENDPOINT = wsApi.managementEndpoint;
+    environment.wsManagementEndpoint = wsApi.managementEndpoint;
+    if (!lambdas) process.env.WS_MANAGEMENT_ENDPOINT = wsApi.managementEndpoint;
     // Closed before DynamoDB Local so every $disconnect can delete its row.
     stops.push(() => wsApi.close());
     log(`✔ ${pad('WebSocket')} ${wsApi.url}  (@connections at ${wsApi.managementEndpoint})`);
 
-    const failureFile = path.join(options.stateDir, 'stream-failures.jsonl');
+    const failureFile = path.join(options.stateDir, QUEUES[STREAM_MAPPING.onFailure].localFile);
+    // The poller acts as the event source mapping, which AWS runs with the function's role: it signs
+    // its DynamoDB Streams calls and its sends to the on-failure destination as the mapping.
+    const mappingCredentials = credentials.forEventSourceMapping(STREAM_MAPPING.fn);
+    const mappingPrincipal = credentials.principalOf(mappingCredentials.accessKeyId)!;
+    let streamsClient: DynamoDBStreamsClient | undefined;
+    if (lambdas) {
+      const problem = mappingProblem(
+        (fn) => lambdas.permissionsOf(fn),
+        mappingPrincipal,
+        tables[STREAM_MAPPING.table].LatestStreamArn!,
+        TABLES[STREAM_MAPPING.table].localName,
+        STREAM_MAPPING.onFailure,
+      );
+      if (problem) throw new Error(`The stream event source mapping of ${STREAM_MAPPING.fn} cannot be created: ${problem}`);
+      streamsClient = new DynamoDBStreamsClient({
+        endpoint: proxy!.endpoint,
+        region: LOCAL.region,
+        credentials: mappingCredentials,
+        maxAttempts: 1,
+        requestHandler: { connectionTimeout: 2_000, requestTimeout: 10_000, throwOnRequestTimeout: true },
+      });
+      const client = streamsClient;
+      stops.push(async () => client.destroy());
+    }
+    const sendToDestination = (record: OnFailureRecord) => {
+      const denial = lambdas
+        ? authorize((fn) => lambdas.permissionsOf(fn), mappingPrincipal, [sendCheck(STREAM_MAPPING.onFailure)])
+        : undefined;
+      if (denial) {
+        // As on AWS: the mapping cannot deliver the record to its destination, and it is lost.
+        recorder.denied(denial);
+        return;
+      }
+      mkdirSync(path.dirname(failureFile), { recursive: true });
+      appendFileSync(failureFile, `${JSON.stringify(record)}\n`, 'utf8');
+    };
     const poller = await startStreamPoller({
       streamArn: resolveStreamArn,
-      endpoint: dynamo.endpoint,
-      invoke: (event) => invoke('broadcaster', event),
-      failureFile,
+      ...(streamsClient ? { streamsClient } : { endpoint: dynamo.endpoint }),
+      invoke: (event) => invoke(STREAM_MAPPING.fn, event) as Promise<DynamoDBBatchResponse | void>,
+      failureFile: null,
+      onFailureRecord: sendToDestination,
       mapping: {
         ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
         ...(options.retryAttempts !== undefined ? { retryAttempts: options.retryAttempts } : {}),
@@ -201,8 +340,30 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
       streams: poller.stats(),
       websocket: wsApi.stats(),
       dynamodb: { pid: dynamo.pid ?? null, running: dynamo.running, restarts: supervisor.restarts },
+      lambda: lambdas ? { ...lambdas.stats(), workerPids: lambdas.workerPids() } : { mode: 'inprocess' },
+      iam: recorder.stats(),
     });
     log(`✔ ${pad('Streams')} tasks → broadcaster  (on-failure: ${options.inMemory ? failureFile : path.relative(options.projectRoot, failureFile)})`);
+
+    if (lambdas) {
+      // One warm worker per function, so the first request is not a cold start.
+      const warmStarted = Date.now();
+      await lambdas.prewarm();
+      log(`✔ ${pad('Lambda')} one warm worker per function in ${Date.now() - warmStarted} ms (isolated processes, up to ${options.maxWorkersPerFunction ?? 4} each)`);
+      if (options.watch) {
+        const watched = lambdas;
+        const watcher = watchSources({
+          dirs: [path.join(options.projectRoot, 'lambdas')],
+          files: [path.join(options.projectRoot, 'lib/definitions.ts')],
+          onChange: (files, changedAt) => void watched.reload(files, changedAt).catch((error: unknown) => log(`✖ reload failed: ${String(error)}`)),
+          onError: (error) => log(`✖ watch: ${error.message}`),
+        });
+        stops.push(async () => watcher.close());
+        log(`✔ ${pad('Watch')} lambdas/ and lib/definitions.ts: a change rebuilds and reloads the functions it affects`);
+      }
+    } else {
+      log(`! ${pad('Lambda')} in-process mode (benchmark baseline): shared environment, TypeScript sources, no IAM checks`);
+    }
 
     config = {
       apiUrl: httpApi.url,
@@ -225,6 +386,8 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
         failureFile,
         statsUrl: `${webOrigin}/_local/stats`,
         readyMs,
+        runtime: mode,
+        functionsDynamodbEndpoint: proxy?.endpoint ?? dynamo.endpoint,
       },
       stop: stopAll,
     };

@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 import type { Context } from 'aws-lambda';
 import { FUNCTIONS, type FunctionName } from '../../lib/definitions.js';
+import { LambdaTimeoutError } from './errors.js';
 
 const projectRoot = path.resolve(import.meta.dirname, '../..');
 
@@ -12,9 +13,14 @@ type AnyHandler = (event: any, context: Context) => Promise<any>;
 const loaded = new Map<FunctionName, Promise<AnyHandler>>();
 
 /**
- * Imports the very handler file CDK bundles (FUNCTIONS[fn].entry) once, like a
- * warm Lambda container: module-scope clients are created on first use and
- * reused. The caller must have set the function's environment beforehand.
+ * The in-process mode, kept only as the benchmark's baseline
+ * (`npm start -- --runtime inprocess`): every handler in the emulator's own
+ * process, sharing its environment and one module instance per function,
+ * importing the TypeScript sources, with no IAM check. `npm start` runs
+ * functions isolated instead (lambda-runtime.ts).
+ *
+ * Imports the handler file CDK bundles (FUNCTIONS[fn].entry) once. The caller
+ * must have set every function's environment in process.env beforehand.
  */
 export function loadHandler(fn: FunctionName): Promise<AnyHandler> {
   let handler = loaded.get(fn);
@@ -29,9 +35,7 @@ export function loadHandler(fn: FunctionName): Promise<AnyHandler> {
   return handler;
 }
 
-export class LambdaTimeoutError extends Error {
-  override name = 'LambdaTimeoutError';
-}
+export { LambdaTimeoutError } from './errors.js';
 
 /**
  * Invokes a handler with a Lambda-shaped context. A handler that runs past the

@@ -11,16 +11,23 @@ export interface RunningStack {
   stop(): Promise<void>;
 }
 
+export interface LocalStackOptions {
+  /** Rebuild and reload functions when lambdas/ or lib/definitions.ts change, as `npm start` does. Default: false (`--no-watch`). */
+  watch?: boolean;
+}
+
 /**
  * Starts `bin/local.ts` exactly as `npm start` does (a separate process tree),
- * on free ports, in memory unless `args` names a `--data-dir`, and resolves
- * once it prints its READY line.
+ * on free ports, in memory unless `args` names a `--data-dir`, without the
+ * source watch (`--no-watch`: other work in the tree must not reload the
+ * stack under test) unless asked, and resolves once it prints its READY line.
  */
-export async function startLocalStack(args: string[] = [], timeoutMs = 60_000): Promise<RunningStack> {
+export async function startLocalStack(args: string[] = [], timeoutMs = 60_000, options: LocalStackOptions = {}): Promise<RunningStack> {
   const storage = args.includes('--data-dir') ? [] : ['--in-memory'];
+  const watch = options.watch ? [] : ['--no-watch'];
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(root, 'bin/local.ts'), ...storage, '--port', '0', '--ready-json', ...args],
+    ['--import', 'tsx', path.join(root, 'bin/local.ts'), ...storage, ...watch, '--port', '0', '--ready-json', ...args],
     {
       cwd: root,
       env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', NO_COLOR: '1' },
