@@ -248,11 +248,7 @@ export class WebSite extends Construct {
 
     const build = s3deploy.Source.asset(props.distPath);
     const common = { destinationBucket: this.bucket, memoryLimit: 256, role, logGroup };
-    const immutable = [
-      s3deploy.CacheControl.setPublic(),
-      s3deploy.CacheControl.maxAge(Duration.days(365)),
-      s3deploy.CacheControl.immutable(),
-    ];
+    const immutable = [s3deploy.CacheControl.fromString(IMMUTABLE_CACHE_CONTROL)];
     // Sync filters (exclude/include) also bound what a pass may delete: a
     // pass never touches a file outside its own filter.
     const hashedOnly = { exclude: [...entryFiles, `${PREVIOUS_ASSETS_PREFIX}*`] };
@@ -278,7 +274,7 @@ export class WebSite extends Construct {
       exclude: ['*'],
       include: entryFiles,
       prune: false,
-      cacheControl: [s3deploy.CacheControl.noCache()],
+      cacheControl: [s3deploy.CacheControl.fromString(ENTRY_CACHE_CONTROL)],
       // Only unhashed names change meaning between deployments; hashed names are new names.
       distribution: this.distribution,
       distributionPaths: ['/', ...entryFiles.map((file) => `/${file}`)],
