@@ -64,7 +64,10 @@ export interface ReloadRecord {
 
 export interface LambdaRuntimeStats {
   mode: 'isolated';
-  functions: Record<string, PoolStats & { generation: number | null; bundleBytes: number | null; buildError: string | null }>;
+  functions: Record<
+    string,
+    PoolStats & { generation: number | null; bundleBytes: number | null; buildError: string | null; pids: number[] }
+  >;
   reloads: number;
   lastReload: ReloadRecord | null;
 }
@@ -314,6 +317,7 @@ export async function createLambdaRuntime(options: LambdaRuntimeOptions): Promis
               generation: version?.generation ?? null,
               bundleBytes: version?.bytes ?? null,
               buildError: buildErrors.get(fn) ?? null,
+              pids: poolOf(fn).pids(),
             },
           ];
         }),

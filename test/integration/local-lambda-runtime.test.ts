@@ -148,7 +148,7 @@ describe('isolated functions', () => {
     const afterBurst = runtime.stats().functions.tasksApi!;
     expect(afterBurst.workers).toBe(3);
 
-    const sequential = [];
+    const sequential: CountReport[] = [];
     for (let i = 0; i < 4; i++) sequential.push((await runtime.invoke('tasksApi', { action: 'count' })) as CountReport);
     expect(sequential.every((r) => concurrent.some((c) => c.pid === r.pid))).toBe(true);
     // A warm worker keeps its module state: the most recently used one served all four.

@@ -14,6 +14,8 @@ export interface RunningStack {
 export interface LocalStackOptions {
   /** Rebuild and reload functions when lambdas/ or lib/definitions.ts change, as `npm start` does. Default: false (`--no-watch`). */
   watch?: boolean;
+  /** The project to run (a copy, for the reload benchmark). Default: this repository. */
+  root?: string;
 }
 
 /**
@@ -25,11 +27,12 @@ export interface LocalStackOptions {
 export async function startLocalStack(args: string[] = [], timeoutMs = 60_000, options: LocalStackOptions = {}): Promise<RunningStack> {
   const storage = args.includes('--data-dir') ? [] : ['--in-memory'];
   const watch = options.watch ? [] : ['--no-watch'];
+  const project = options.root ?? root;
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(root, 'bin/local.ts'), ...storage, ...watch, '--port', '0', '--ready-json', ...args],
+    ['--import', 'tsx', path.join(project, 'bin/local.ts'), ...storage, ...watch, '--port', '0', '--ready-json', ...args],
     {
-      cwd: root,
+      cwd: project,
       env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
