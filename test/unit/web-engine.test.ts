@@ -790,3 +790,188 @@ describe('SyncEngine across tabs', () => {
     expect(tabB.titles()).toEqual([]);
   });
 });
+
+describe('SyncEngine undo, bulk changes and save status', () => {
+  const deletes = (server: FakeServer) => server.calls.filter((c) => c.startsWith('DELETE'));
+
+  it('holds an undoable delete: hidden at once, sent only when the hold ends', async () => {
+    const server = new FakeServer();
+    server.put(task());
+    const { engine, connect, titles } = engineFor(server);
+    engine.start();
+    await connect();
+
+    const opIds = engine.deleteTasks([A], 6000);
+    await flush();
+    expect(opIds).toHaveLength(1);
+    expect(titles()).toEqual([]);
+    expect(deletes(server)).toEqual([]);
+
+    await vi.advanceTimersByTimeAsync(5900);
+    expect(deletes(server)).toEqual([]);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(deletes(server)).toEqual(['DELETE A 1']);
+    expect(server.tasks.size).toBe(0);
+  });
+
+  it('undo takes the held delete back: the task is back with its id, and nothing was ever sent', async () => {
+    const server = new FakeServer();
+    server.put(task());
+    server.put(task({ id: B, title: 'Pay rent', completed: true }));
+    const { engine, connect, titles, db } = engineFor(server);
+    engine.start();
+    await connect();
+
+    const opIds = engine.deleteTasks([A, B], 6000);
+    await flush();
+    expect(titles()).toEqual([]);
+    expect(engine.undo(opIds)).toEqual([A, B]);
+    expect(titles()).toEqual(['Buy milk v1', 'Pay rent v1']);
+
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(deletes(server)).toEqual([]);
+    expect(await db.listOps()).toEqual([]);
+    // A second undo has nothing left to take back.
+    expect(engine.undo(opIds)).toEqual([]);
+  });
+
+  it('sends a held delete at once when released (the toast was dismissed)', async () => {
+    const server = new FakeServer();
+    server.put(task());
+    const { engine, connect } = engineFor(server);
+    engine.start();
+    await connect();
+
+    const opIds = engine.deleteTasks([A], 6000);
+    await flush();
+    engine.release(opIds);
+    await flush();
+    expect(deletes(server)).toEqual(['DELETE A 1']);
+    expect(engine.undo(opIds)).toEqual([]);
+  });
+
+  it('hides a held delete in the other tabs too, and shows the task again there after undo', async () => {
+    const server = new FakeServer();
+    server.put(task());
+    const db = userDb();
+    const hub = memoryTabHub();
+    const tabA = engineFor(server, { db, channel: hub.channel() });
+    const tabB = engineFor(server, { db, channel: hub.channel() });
+    tabA.engine.start();
+    tabB.engine.start();
+    await tabA.connect();
+    await tabB.connect();
+
+    const opIds = tabA.engine.deleteTasks([A], 6000);
+    await flush();
+    expect(tabB.titles()).toEqual([]);
+
+    tabA.engine.undo(opIds);
+    await flush();
+    expect(tabB.titles()).toEqual(['Buy milk v1']);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(deletes(server)).toEqual([]);
+  });
+
+  it('keeps a held delete across a reload and sends it once its hold is over', async () => {
+    const server = new FakeServer();
+    server.put(task());
+    const db = userDb();
+    const first = engineFor(server, { db });
+    first.engine.start();
+    await first.connect();
+    first.engine.deleteTasks([A], 6000);
+    await flush();
+    first.engine.stop();
+
+    await vi.advanceTimersByTimeAsync(7000);
+    expect(deletes(server)).toEqual([]);
+    const reloaded = engineFor(server, { db });
+    reloaded.engine.start();
+    await reloaded.connect();
+    expect(deletes(server)).toEqual(['DELETE A 1']);
+    expect(reloaded.titles()).toEqual([]);
+  });
+
+  it('marks several tasks done in one call, leaving alone those already done', async () => {
+    const server = new FakeServer();
+    server.put(task());
+    server.put(task({ id: B, title: 'Pay rent', completed: true }));
+    server.put(task({ id: C, title: 'Call Ana' }));
+    const { engine, connect } = engineFor(server);
+    engine.start();
+    await connect();
+
+    expect(engine.setCompletedMany([A, B, C], true)).toBe(2);
+    await flush();
+    expect(server.calls.filter((c) => c.startsWith('PATCH'))).toEqual(['PATCH A 1', 'PATCH C 1']);
+    expect(engine.getState().tasks.every((t) => t.completed && !t.pending)).toBe(true);
+  });
+
+  it('shows a failing save at once (badge state and one message), retries it, and clears both when it goes through', async () => {
+    const server = new FakeServer();
+    const { engine, connect } = engineFor(server);
+    engine.start();
+    await connect();
+    server.down = true;
+
+    engine.createTask('while the API is down');
+    await flush();
+    expect(engine.getState().save).toMatchObject({ failing: true, reason: 'the server cannot be reached' });
+    const errors = () => engine.getState().messages.filter((m) => m.kind === 'error');
+    expect(errors()).toEqual([expect.objectContaining({ text: expect.stringMatching(/not saved yet: the server cannot be reached/) })]);
+
+    // Retried with backoff; still failing: still one message.
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(server.calls.filter((c) => c.startsWith('POST')).length).toBeGreaterThan(1);
+    expect(errors()).toHaveLength(1);
+
+    server.down = false;
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(engine.getState().save.failing).toBe(false);
+    expect(errors()).toEqual([]);
+    expect(engine.getState().tasks).toEqual([expect.objectContaining({ pending: false, version: 1 })]);
+  });
+
+  it('shows a save that does not answer as failing after SLOW_SAVE_MS, before the request times out', async () => {
+    const server = new FakeServer();
+    const { engine, connect } = engineFor(server);
+    engine.start();
+    await connect();
+    let answer!: () => void;
+    server.gate = new Promise((resolve) => (answer = resolve));
+
+    engine.createTask('slow');
+    await vi.advanceTimersByTimeAsync(3900);
+    expect(engine.getState().save.failing).toBe(false);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(engine.getState().save).toMatchObject({ failing: true, reason: 'the server is not answering' });
+
+    server.gate = null;
+    answer();
+    await flush();
+    expect(engine.getState().save.failing).toBe(false);
+  });
+
+  it('says how many queued changes were synced after a reconnect that sent them', async () => {
+    const server = new FakeServer();
+    server.put(task());
+    const { engine, network, connect } = engineFor(server);
+    engine.start();
+    await connect();
+    network.set(false);
+    engine.createTask('offline one');
+    engine.setCompleted(A, true);
+    engine.updateTask(A, { title: 'Buy oat milk' });
+    await flush();
+
+    network.set(true);
+    await connect();
+    expect(engine.getState().messages.map((m) => m.text)).toContain('3 changes synced.');
+
+    // An ordinary change made online says nothing of the sort.
+    engine.createTask('online');
+    await flush();
+    expect(engine.getState().messages.filter((m) => /synced/.test(m.text))).toHaveLength(1);
+  });
+});

@@ -10,6 +10,11 @@ interface OpBase {
   at: string;
   /** Set when the server answered 412: its current task. */
   conflict?: { current: Task };
+  /**
+   * Not sent before this time (epoch ms): a delete the user can still undo.
+   * Shown at once (applyOps ignores it); the task's later ops wait behind it.
+   */
+  holdUntil?: number;
 }
 
 export interface CreateOp extends OpBase {
@@ -43,6 +48,15 @@ export interface DeleteOp extends OpBase {
 export type Op = CreateOp | UpdateOp | CompleteOp | DeleteOp;
 export type NewOp = Omit<CreateOp, 'opId' | 'at'> | Omit<UpdateOp, 'opId' | 'at'> | Omit<CompleteOp, 'opId' | 'at'> | Omit<DeleteOp, 'opId' | 'at'>;
 
+/** The view of a task no op touches, per server task object: the same object on every call, so 10,000 untouched tasks cost no allocation (and keep their identity for caches keyed by it). */
+const untouched = new WeakMap<Task, ViewTask>();
+
+function viewOf(task: Task): ViewTask {
+  let view = untouched.get(task);
+  if (!view) untouched.set(task, (view = { ...task, pending: false, conflict: false }));
+  return view;
+}
+
 export interface ViewTask extends Task {
   /** Local changes not yet confirmed by the server. */
   pending: boolean;
@@ -52,11 +66,14 @@ export interface ViewTask extends Task {
 
 /**
  * What the user sees: the server's tasks with the queued ops laid on top in
- * order (optimistic UI). Pure; called on every change.
+ * order (optimistic UI), oldest first (by id). Pure, and cheap for what ops
+ * do not touch: called on every change. Views are read-only: a task no op
+ * touches gets the same view object every time.
  */
 export function applyOps(tasks: readonly Task[], ops: readonly Op[]): ViewTask[] {
+  if (ops.length === 0) return byId(tasks.map(viewOf));
   const view = new Map<string, ViewTask>();
-  for (const t of tasks) view.set(t.id, { ...t, pending: false, conflict: false });
+  for (const t of tasks) view.set(t.id, viewOf(t));
   for (const op of ops) {
     const held = view.get(op.taskId);
     if (op.kind === 'create') {
@@ -85,7 +102,15 @@ export function applyOps(tasks: readonly Task[], ops: readonly Op[]): ViewTask[]
     else next.completed = op.completed;
     view.set(op.taskId, next);
   }
-  return [...view.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return byId([...view.values()]);
+}
+
+/** Sorts by id in place, after a linear check: the store's list comes sorted, and so it mostly stays. */
+function byId<T extends { id: string }>(list: T[]): T[] {
+  for (let i = 1; i < list.length; i++) {
+    if (list[i - 1]!.id > list[i]!.id) return list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+  return list;
 }
 
 /** Whether the server's task already shows the op's effect (a replay after an unseen success). */

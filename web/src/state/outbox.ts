@@ -85,9 +85,41 @@ export class Outbox {
   }
 
   enqueue(input: NewOp): Op {
-    const op = { ...input, opId: this.options.newId(), at: (this.options.now?.() ?? new Date()).toISOString() } as Op;
+    const op = { ...input, opId: this.options.newId(), at: this.now().toISOString() } as Op;
     void this.put(op).catch(() => undefined);
     return op;
+  }
+
+  /**
+   * Undo: takes back queued ops that were not sent (a held delete, see
+   * `holdUntil`). Returns the ops removed; one already sent, or sent by
+   * another tab, is not among them.
+   */
+  cancel(opIds: readonly string[]): Op[] {
+    const wanted = new Set(opIds);
+    const removed = this.list().filter((op) => wanted.has(op.opId));
+    for (const op of removed) void this.remove(op.opId).catch(() => undefined);
+    return removed;
+  }
+
+  /** Sends held ops with the next replay instead of when their hold ends (the undo toast was dismissed). */
+  release(opIds: readonly string[]): void {
+    const wanted = new Set(opIds);
+    for (const op of this.list()) {
+      if (!wanted.has(op.opId) || op.holdUntil === undefined) continue;
+      const { holdUntil: _h, ...rest } = op;
+      void this.put(rest as Op).catch(() => undefined);
+    }
+  }
+
+  /** When the earliest held op may be sent (epoch ms), or null when none is held. */
+  nextHoldEnd(): number | null {
+    const now = this.now().getTime();
+    let next: number | null = null;
+    for (const op of this.list()) {
+      if (op.holdUntil !== undefined && op.holdUntil > now && (next === null || op.holdUntil < next)) next = op.holdUntil;
+    }
+    return next;
   }
 
   /**
@@ -155,14 +187,29 @@ export class Outbox {
     return current;
   }
 
+  /** Whether an op can go out now: not waiting for the user (conflict) nor held for undo. */
+  private sendable(op: Op, now: number): boolean {
+    return !op.conflict && (op.holdUntil === undefined || op.holdUntil <= now);
+  }
+
+  /** Whether some op could be sent now (the rest wait for a conflict's answer or a hold's end). */
+  hasSendable(): boolean {
+    return this.nextSendable() !== undefined;
+  }
+
   private nextSendable(): Op | undefined {
+    const now = this.now().getTime();
     const blocked = new Set<string>();
     for (const op of this.list()) {
       if (blocked.has(op.taskId)) continue;
-      if (op.conflict) blocked.add(op.taskId);
-      else return op;
+      if (this.sendable(op, now)) return op;
+      blocked.add(op.taskId);
     }
     return undefined;
+  }
+
+  private now(): Date {
+    return this.options.now?.() ?? new Date();
   }
 
   /** Removes a confirmed op; later ops of its task now build on the server's answer. */

@@ -59,6 +59,8 @@ export class TaskStore {
   private readonly tasks = new Map<string, Entry>();
   private readonly deleted = new Map<string, DeletedMark>();
   private seq = 0;
+  /** `list()`'s answer until the tasks change: 10,000 tasks are sorted once, not on every render. */
+  private sorted: readonly Task[] | null = null;
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -79,6 +81,7 @@ export class TaskStore {
     if (this.deleted.has(task.id)) return false;
     if (!supersedes(task, this.tasks.get(task.id)?.task)) return false;
     this.tasks.set(task.id, { task, seq: ++this.seq });
+    this.sorted = null;
     return true;
   }
 
@@ -91,7 +94,9 @@ export class TaskStore {
     if (!deleteApplies(version, held)) return false;
     this.deleted.set(id, { id, version: version ?? this.deleted.get(id)?.version ?? null, at: this.now() });
     ++this.seq;
-    return this.tasks.delete(id);
+    if (!this.tasks.delete(id)) return false;
+    this.sorted = null;
+    return true;
   }
 
   /** Marks the start of a `GET /tasks` listing; pass the mark to applySnapshot. */
@@ -120,6 +125,7 @@ export class TaskStore {
 
   /** Seeds the store from IndexedDB: behaves like a listing read before anything else. */
   seed(tasks: readonly Task[], deleted: readonly DeletedMark[] = []): void {
+    this.sorted = null;
     for (const mark of deleted) {
       if (!this.deleted.has(mark.id)) this.deleted.set(mark.id, mark);
       this.tasks.delete(mark.id);
@@ -144,8 +150,9 @@ export class TaskStore {
   }
 
   /** Oldest first: ids are ULIDs, so id order is creation order (as `GET /tasks`). */
-  list(): Task[] {
-    return [...this.tasks.values()].map((e) => e.task).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  list(): readonly Task[] {
+    this.sorted ??= [...this.tasks.values()].map((e) => e.task).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return this.sorted;
   }
 }
 

@@ -28,6 +28,19 @@ export interface Message {
   text: string;
 }
 
+/**
+ * Whether this tab's queued changes are getting through. `failing` is set by
+ * a send that failed on the network or with a 5xx/429 (retried with backoff),
+ * or one that has not answered for SLOW_SAVE_MS; cleared by the next success.
+ */
+export interface SaveState {
+  failing: boolean;
+  /** Why, in words, while failing. */
+  reason: string | null;
+  /** When the next attempt is due (epoch ms), while failing. */
+  retryAt: number | null;
+}
+
 export interface EngineState {
   tasks: ViewTask[];
   status: ConnectionStatus;
@@ -38,6 +51,7 @@ export interface EngineState {
   messages: Message[];
   /** From AUTH_SUCCESS; handy when reading server logs. */
   connectionId: string | null;
+  save: SaveState;
 }
 
 export interface EngineOptions {
@@ -67,6 +81,9 @@ export interface EngineOptions {
 const INFO_TTL_MS = 6000;
 const OFFLINE_NO_DATA = 'You are offline. Your tasks will load when the connection is back.';
 const MAX_MESSAGES = 5;
+/** A send still unanswered after this long is shown as failing (the request itself times out at 15 s). */
+export const SLOW_SAVE_MS = 4000;
+const NOT_FAILING: SaveState = { failing: false, reason: null, retryAt: null };
 
 /**
  * The client's moving parts in one place: the socket feeds the store, user
@@ -110,6 +127,14 @@ export class SyncEngine {
   private replaying = false;
   private replayAgain = false;
   private timers = new Set<ReturnType<typeof setTimeout>>();
+  private save: SaveState = NOT_FAILING;
+  /** The message that says saving fails, while it does. */
+  private saveMessageId: number | null = null;
+  /** Changes waited (offline, failing sends, or queued by an earlier visit): say how many went out once they do. */
+  private backlog = false;
+  private synced = 0;
+  private holdTimer: ReturnType<typeof setTimeout> | null = null;
+  private holdTimerAt = 0;
   private cleanups: (() => void)[] = [];
   private readonly send: SendOp;
   private readonly idFactory: () => string;
@@ -179,6 +204,8 @@ export class SyncEngine {
     this.cleanups = [];
     this.timers.forEach((t) => clearTimeout(t));
     this.timers.clear();
+    if (this.holdTimer !== null) clearTimeout(this.holdTimer);
+    this.holdTimer = null;
     this.generation++;
     this.stopped = true;
   }
@@ -237,6 +264,52 @@ export class SyncEngine {
   deleteTask(id: string): void {
     if (!this.viewTask(id)) return;
     this.enqueue({ kind: 'delete', taskId: id, baseVersion: this.baseVersion(id) });
+  }
+
+  /**
+   * Deletes that can be taken back for `holdMs` (the undo toast): hidden at
+   * once here and in the user's other tabs (the outbox is shared), sent when
+   * the hold ends, or at once with release(). Returns the ops' ids for undo().
+   * Undo never re-creates a deleted id (the server would refuse it): the
+   * DELETE simply was not sent (docs/design.md, "Undo").
+   */
+  deleteTasks(ids: readonly string[], holdMs = 0): string[] {
+    const holdUntil = holdMs > 0 ? this.nowMs() + holdMs : undefined;
+    const opIds: string[] = [];
+    for (const id of ids) {
+      if (!this.viewTask(id)) continue;
+      opIds.push(this.outbox.enqueue({ kind: 'delete', taskId: id, baseVersion: this.baseVersion(id), holdUntil }).opId);
+    }
+    if (opIds.length > 0) this.afterEnqueue();
+    return opIds;
+  }
+
+  /** Takes back held deletes not sent yet; returns the ids of the tasks that are back. */
+  undo(opIds: readonly string[]): string[] {
+    const restored = this.outbox.cancel(opIds).map((op) => op.taskId);
+    if (restored.length > 0) this.changed();
+    return restored;
+  }
+
+  /** Sends held deletes now (the toast was dismissed). */
+  release(opIds: readonly string[]): void {
+    this.outbox.release(opIds);
+    this.changed();
+    void this.replay();
+  }
+
+  /** Marks several tasks done (or not done) at once; those already so are left alone. */
+  setCompletedMany(ids: readonly string[], completed: boolean): number {
+    const view = new Map(this.getState().tasks.map((t) => [t.id, t]));
+    let n = 0;
+    for (const id of ids) {
+      const task = view.get(id);
+      if (!task || task.completed === completed) continue;
+      this.outbox.enqueue({ kind: 'complete', taskId: id, completed, baseVersion: this.baseVersion(id) });
+      n++;
+    }
+    if (n > 0) this.afterEnqueue();
+    return n;
   }
 
   resolveConflict(taskId: string, choice: 'mine' | 'theirs'): void {
@@ -376,33 +449,99 @@ export class SyncEngine {
       this.replayAgain = true;
       return;
     }
-    if (!this.options.network.online()) return;
+    if (!this.options.network.online()) {
+      if (this.outbox.hasSendable()) this.backlog = true;
+      return;
+    }
     this.replaying = true;
+    const generation = this.generation;
     try {
       // Ops of the previous version move over first (loadLocal).
       await this.loaded;
       do {
         this.replayAgain = false;
-        const result = await this.outbox.replay(this.send, this.hooks);
+        const result = await this.outbox.replay((op) => this.sendWatched(op), this.hooks);
+        if (generation !== this.generation) return;
         if (result.outcome === 'unauthorized') {
           this.options.onUnauthorized();
           return;
         }
         if (result.outcome === 'retry') {
+          this.backlog = true;
           if (this.options.network.online()) {
-            this.later(() => void this.replay(), backoffDelay(this.replayAttempt++, this.options.random));
+            const delay = backoffDelay(this.replayAttempt++, this.options.random);
+            this.later(() => void this.replay(), delay);
+            this.setFailing(describeFailure(result.error), this.nowMs() + delay);
           }
           return;
         }
         this.replayAttempt = 0;
       } while (this.replayAgain);
+      this.saved();
+      this.scheduleHoldEnd();
     } finally {
       this.replaying = false;
     }
   }
 
+  /**
+   * Sends one op. A request that has not answered after SLOW_SAVE_MS is shown
+   * as failing at once: the user should not wait for its 15 s timeout.
+   */
+  private sendWatched(op: Op): Promise<Task | null> {
+    const generation = this.generation;
+    const watchdog = setTimeout(() => {
+      if (generation === this.generation && !this.save.failing) this.setFailing('the server is not answering', null);
+    }, SLOW_SAVE_MS);
+    return this.send(op).finally(() => clearTimeout(watchdog));
+  }
+
+  /** Saving fails (or hangs): the badge says so, and one message, kept up to date, says why. */
+  private setFailing(reason: string, retryAt: number | null): void {
+    this.save = { failing: true, reason, retryAt };
+    const text = `Your changes are not saved yet: ${reason}. They are kept here and sent again automatically.`;
+    if (this.saveMessageId === null || !this.messages.some((m) => m.id === this.saveMessageId)) {
+      this.saveMessageId = this.notify('error', text);
+    } else {
+      this.messages = this.messages.map((m) => (m.id === this.saveMessageId ? { ...m, text } : m));
+      this.changed();
+    }
+  }
+
+  /** Everything sendable went out: clear the failure, and say how many waiting changes were synced. */
+  private saved(): void {
+    if (this.save.failing) {
+      this.save = NOT_FAILING;
+      if (this.saveMessageId !== null) this.dismissMessage(this.saveMessageId);
+      this.saveMessageId = null;
+      this.changed();
+    }
+    if (this.backlog && this.synced > 0) {
+      this.notify('info', `${this.synced} ${this.synced === 1 ? 'change' : 'changes'} synced.`);
+    }
+    if (!this.outbox.hasSendable()) {
+      this.backlog = false;
+      this.synced = 0;
+    }
+  }
+
+  /** A replay when the earliest held delete may go out (the undo toast has expired). */
+  private scheduleHoldEnd(): void {
+    const at = this.outbox.nextHoldEnd();
+    if (at === null || this.stopped) return;
+    if (this.holdTimer !== null && this.holdTimerAt <= at) return;
+    if (this.holdTimer !== null) clearTimeout(this.holdTimer);
+    this.holdTimerAt = at;
+    this.holdTimer = setTimeout(() => {
+      this.holdTimer = null;
+      if (!this.stopped) void this.replay();
+    }, Math.max(0, at - this.nowMs()) + 10);
+  }
+
   private readonly hooks: ReplayHooks = {
     applied: (op, task) => {
+      // A create answered "deleted since" (task null) is dropped silently, not counted as synced.
+      if (this.backlog && (task !== null || op.kind !== 'create')) this.synced++;
       if (task) {
         this.store.applyTask(task);
         this.persist({ upserts: [task] });
@@ -485,6 +624,8 @@ export class SyncEngine {
         await this.outbox.exclusive(() => migrateLegacyStorage(legacy, this.options.userKey, this.db));
       }
       const [local] = await Promise.all([this.db.load(), this.outbox.load()]);
+      // Changes an earlier visit could not send: say so once they are.
+      if (this.outbox.list().length > 0) this.backlog = true;
       this.store.seed(local.tasks, local.deleted);
       this.syncToken ??= local.syncToken;
       // A token means a listing succeeded before: an empty list is a real answer then.
@@ -510,9 +651,13 @@ export class SyncEngine {
 
   private enqueue(op: NewOp): Op {
     const queued = this.outbox.enqueue(op);
+    this.afterEnqueue();
+    return queued;
+  }
+
+  private afterEnqueue(): void {
     this.changed();
     void this.replay();
-    return queued;
   }
 
   private validate(input: TaskChanges): TaskChanges | null {
@@ -543,11 +688,12 @@ export class SyncEngine {
     return this.getState().tasks.find((t) => t.id === id);
   }
 
-  private notify(kind: Message['kind'], text: string): void {
+  private notify(kind: Message['kind'], text: string): number {
     const message = { id: ++this.messageSeq, kind, text };
     this.messages = [...this.messages, message].slice(-MAX_MESSAGES);
     if (kind === 'info') this.later(() => this.dismissMessage(message.id), INFO_TTL_MS);
     this.changed();
+    return message.id;
   }
 
   private later(fn: () => void, ms: number): void {
@@ -581,8 +727,15 @@ export class SyncEngine {
       conflicts,
       messages: this.messages,
       connectionId: this.connectionId,
+      save: this.save,
     };
   }
+}
+
+/** A failed send's reason in words. */
+function describeFailure(error: unknown): string {
+  if (error instanceof ApiError) return error.status === 429 ? 'the server is busy' : `the server answered ${error.status}`;
+  return 'the server cannot be reached';
 }
 
 function stripView({ pending: _p, conflict: _c, ...task }: ViewTask): Task {
