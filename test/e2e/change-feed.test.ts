@@ -167,7 +167,8 @@ describeBrowser('dashboard on the change feed', () => {
     await page.goto(shared.webUrl);
     await waitForContent(page, renamed, { title: 'Renamed elsewhere' });
     timings.cachedListShown = Math.round(performance.now() - opened);
-    expect((await renderedTasks(page)).map((t) => t.title)).toEqual(['Kept in IndexedDB', 'Renamed elsewhere', 'Deleted elsewhere']);
+    // Newest first.
+    expect((await renderedTasks(page)).map((t) => t.title)).toEqual(['Deleted elsewhere', 'Renamed elsewhere', 'Kept in IndexedDB']);
     // Asked, and held: nothing but IndexedDB can have shown these.
     await expect.poll(() => calls.filter((c) => c.path === '/tasks/changes').length, { timeout: SYNC_TIMEOUT_MS }).toBeGreaterThan(0);
     expect(calls.filter((c) => c.status !== undefined)).toEqual([]);
@@ -186,7 +187,7 @@ describeBrowser('dashboard on the change feed', () => {
     await toggleTask(page, kept);
     await waitForNothingPending(page);
 
-    expect((await renderedTasks(page)).map((t) => t.id)).toEqual([kept, renamed, added.id]);
+    expect((await renderedTasks(page)).map((t) => t.id)).toEqual([added.id, renamed, kept]);
     expect(describeCalls(calls.filter((c) => c.method === 'GET' && c.path === '/tasks'))).toEqual([]);
     expect(calls.filter((c) => c.method === 'GET').every((c) => c.path === '/tasks/changes')).toBe(true);
     expect(calls.filter((c) => c.status !== undefined && c.status >= 400)).toEqual([]);
@@ -271,9 +272,11 @@ describeBrowser('dashboard on the change feed', () => {
         'From B 3',
         'From B 4',
       ]);
+      // The server lists oldest first, the dashboard newest first.
+      const shown = [...want].reverse();
       await expect
         .poll(async () => [content(await renderedTasks(a)), content(await renderedTasks(b))], { timeout: 4 * SYNC_TIMEOUT_MS })
-        .toEqual([want, want]);
+        .toEqual([shown, shown]);
       timings.lossyConverged = Math.round(performance.now() - started);
 
       // The same WebSocket connections throughout: the heartbeat's pulls did it, not a reconnect's catch-up.
@@ -339,7 +342,7 @@ describeBrowser('dashboard on the change feed', () => {
       await waitForStatus(page, 'live', CONNECT_TIMEOUT_MS);
       await waitForNothingPending(page);
 
-      expect((await renderedTasks(page)).map((t) => t.id)).toEqual([kept, renamed, added.id]);
+      expect((await renderedTasks(page)).map((t) => t.id)).toEqual([added.id, renamed, kept]);
       // The stored token was refused with 410, then the full list (by itself: no Retry, no message).
       const seen = describeCalls(calls.filter((c) => c.method === 'GET'));
       expect(seen[0]).toBe('GET /tasks/changes 410');

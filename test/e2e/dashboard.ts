@@ -93,9 +93,20 @@ export async function submitNewTask(page: Page, title: string): Promise<string> 
   return testId!.slice('task-'.length);
 }
 
+/**
+ * A row's action button. On a phone-sized screen the actions sit behind the
+ * row's "Actions for …" menu button: it is opened first, as a person would.
+ */
+export async function rowAction(page: Page, id: string, name: RegExp): Promise<Locator> {
+  const item = row(page, id);
+  const button = item.getByRole('button', { name });
+  if (!(await button.isVisible())) await item.getByRole('button', { name: /^Actions for/ }).click();
+  return button;
+}
+
 export async function openEditor(page: Page, id: string): Promise<Locator> {
   const item = row(page, id);
-  await item.getByRole('button', { name: /^Edit/ }).click();
+  await (await rowAction(page, id, /^Edit/)).click();
   await item.getByLabel('Title', { exact: true }).waitFor();
   return item;
 }
@@ -112,8 +123,19 @@ export async function toggleTask(page: Page, id: string): Promise<void> {
   await row(page, id).getByRole('checkbox').click();
 }
 
+/** Clicks Delete: the row goes, and the undo toast shows (the DELETE waits for it, docs/design.md "Undo"). */
+export async function deleteUndoable(page: Page, id: string): Promise<Locator> {
+  await (await rowAction(page, id, /^Delete/)).click();
+  const toast = page.getByTestId('undo-toast');
+  await toast.waitFor();
+  return toast;
+}
+
+/** Deletes for good: Delete, then dismisses the undo toast, which sends the DELETE at once. */
 export async function deleteTask(page: Page, id: string): Promise<void> {
-  await row(page, id).getByRole('button', { name: /^Delete/ }).click();
+  const toast = await deleteUndoable(page, id);
+  await toast.getByRole('button', { name: 'Dismiss' }).click();
+  await toast.waitFor({ state: 'detached' });
 }
 
 /** Waits until the row shows this title (and description, when given). */

@@ -103,9 +103,10 @@ describeBrowser('dashboard live sync', () => {
 
     await waitForNothingPending(first);
     await waitForNothingPending(second);
+    // Newest first.
     const expected = [
-      { title: 'Call the plumber', description: '', completed: false, pending: false },
       { title: 'Water the plants', description: 'balcony first', completed: false, pending: false },
+      { title: 'Call the plumber', description: '', completed: false, pending: false },
     ];
     expect((await renderedTasks(first)).map(({ id: _id, ...rest }) => rest)).toEqual(expected);
     expect(await renderedTasks(second)).toEqual(await renderedTasks(first));

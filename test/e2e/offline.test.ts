@@ -94,11 +94,12 @@ describeBrowser('dashboard offline and back', () => {
     const back = performance.now();
     await offlineContext.setOffline(false);
     await waitForStatus(offline, 'live', CONNECT_TIMEOUT_MS);
+    // Newest first (ids are creation times: the one added offline is older than "Buy snacks").
     const expected = [
-      { title: 'Book the early train', description: 'the 7:10, window seat', completed: false, pending: false },
-      { title: 'Pack the bag', description: '', completed: true, pending: false },
-      { title: 'Charge the phone', description: 'written offline', completed: false, pending: false },
       { title: 'Buy snacks', description: '', completed: false, pending: false },
+      { title: 'Charge the phone', description: 'written offline', completed: false, pending: false },
+      { title: 'Pack the bag', description: '', completed: true, pending: false },
+      { title: 'Book the early train', description: 'the 7:10, window seat', completed: false, pending: false },
     ];
     await expect.poll(() => bothLists(online, offline), { timeout: REPLAY_TIMEOUT_MS }).toEqual([expected, expected]);
     timings.offlineReplayConverged = Math.round(performance.now() - back);
@@ -106,7 +107,7 @@ describeBrowser('dashboard offline and back', () => {
     // And the server agrees with what both pages show.
     const stored = await serverTasks(user);
     expect(stored.map(({ id, title, description, completed }) => ({ id, title, description, completed }))).toEqual(
-      (await renderedTasks(online)).map(({ id, title, description, completed }) => ({ id, title, description, completed })),
+      (await renderedTasks(online)).map(({ id, title, description, completed }) => ({ id, title, description, completed })).reverse(),
     );
   });
 

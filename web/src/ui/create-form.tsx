@@ -1,27 +1,38 @@
-import { useRef, useState } from 'preact/hooks';
-import { LIMITS } from '../../../lib/definitions.js';
+import type { RefObject } from 'preact';
+import { useState } from 'preact/hooks';
 import { utf16MaxLength } from '../../../lambdas/tasks/task-text.js';
+import { LIMITS } from '../../../lib/definitions.js';
+import { validateText } from './task-item.js';
 
-export function CreateForm({ onCreate }: { onCreate(title: string, description: string): boolean }) {
+/**
+ * The new-task form. A title the rules refuse is explained under the field
+ * (never a silent no-op); after adding, focus stays in the title for the next one.
+ */
+export function CreateForm({ onCreate, titleRef }: { onCreate(title: string, description: string): boolean; titleRef: RefObject<HTMLInputElement | null> }) {
   const [title, setTitle] = useState('');
   const [description, setDescription] = useState('');
-  const titleRef = useRef<HTMLInputElement>(null);
+  const [error, setError] = useState<{ field: 'title' | 'description'; message: string } | null>(null);
 
   function submit(e: Event) {
     e.preventDefault();
-    if (!title.trim()) {
-      titleRef.current?.focus();
+    const invalid = validateText(title, description);
+    if (invalid) {
+      setError(invalid);
+      (invalid.field === 'title' ? titleRef.current : (document.getElementById('new-description') as HTMLTextAreaElement | null))?.focus();
       return;
     }
     if (onCreate(title, description)) {
       setTitle('');
       setDescription('');
+      setError(null);
       titleRef.current?.focus();
     }
   }
 
+  const titleError = error?.field === 'title' ? error.message : null;
+  const descriptionError = error?.field === 'description' ? error.message : null;
   return (
-    <form class="create" onSubmit={submit} aria-label="Add a task">
+    <form class="create" onSubmit={submit} aria-label="Add a task" noValidate>
       <div class="field">
         <label for="new-title">New task title</label>
         <input
@@ -31,8 +42,18 @@ export function CreateForm({ onCreate }: { onCreate(title: string, description: 
           required
           maxLength={utf16MaxLength(LIMITS.titleMaxChars)}
           autocomplete="off"
-          onInput={(e) => setTitle(e.currentTarget.value)}
+          aria-invalid={titleError ? true : undefined}
+          aria-describedby={titleError ? 'new-title-error' : undefined}
+          onInput={(e) => {
+            setTitle(e.currentTarget.value);
+            if (error?.field === 'title') setError(null);
+          }}
         />
+        {titleError && (
+          <p id="new-title-error" class="field-error" data-testid="field-error">
+            {titleError}
+          </p>
+        )}
       </div>
       <div class="field">
         <label for="new-description">New task description (optional)</label>
@@ -41,8 +62,21 @@ export function CreateForm({ onCreate }: { onCreate(title: string, description: 
           value={description}
           rows={2}
           maxLength={utf16MaxLength(LIMITS.descriptionMaxChars)}
-          onInput={(e) => setDescription(e.currentTarget.value)}
+          aria-invalid={descriptionError ? true : undefined}
+          aria-describedby={descriptionError ? 'new-description-error' : undefined}
+          onInput={(e) => {
+            setDescription(e.currentTarget.value);
+            if (error?.field === 'description') setError(null);
+          }}
+          onKeyDown={(e) => {
+            if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) submit(e);
+          }}
         />
+        {descriptionError && (
+          <p id="new-description-error" class="field-error" data-testid="field-error">
+            {descriptionError}
+          </p>
+        )}
       </div>
       <button type="submit" class="primary">
         Add task
