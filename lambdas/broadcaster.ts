@@ -5,16 +5,19 @@ import { createManagementClient, createNotifier } from './connections/notifier.j
 import { createBroadcaster } from './events/broadcaster.js';
 import { createDocumentClient } from './shared/aws-clients.js';
 import { createLogger } from './shared/logger.js';
+import { createMetrics, withMetrics } from './shared/metrics.js';
 
 const env = readEnv(['connectionsTable', 'wsManagementEndpoint']);
 const logger = createLogger('broadcaster');
+const metrics = createMetrics('broadcaster');
 const broadcast = createBroadcaster({
   connections: createConnectionStore({ client: createDocumentClient(), tableName: env.connectionsTable }),
   notifier: createNotifier(createManagementClient(env.wsManagementEndpoint)),
   logger,
+  metrics,
 });
 
 export async function handler(event: DynamoDBStreamEvent, context: Context): Promise<DynamoDBBatchResponse> {
   logger.addContext(context);
-  return broadcast(event);
+  return withMetrics(metrics, () => broadcast(event));
 }

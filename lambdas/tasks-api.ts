@@ -2,6 +2,7 @@ import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructured
 import { readEnv, readRetentionSeconds } from './env.js';
 import { createDocumentClient } from './shared/aws-clients.js';
 import { createLogger } from './shared/logger.js';
+import { createMetrics, withMetrics } from './shared/metrics.js';
 import { createTasksApi } from './tasks/api.js';
 import { createChangeLog } from './tasks/change-log.js';
 import { createDynamoTaskStore } from './tasks/task-store.js';
@@ -9,6 +10,7 @@ import { createDynamoTaskStore } from './tasks/task-store.js';
 const env = readEnv(['tasksTable', 'changesTable']);
 const retentionSeconds = readRetentionSeconds();
 const logger = createLogger('tasks-api');
+const metrics = createMetrics('tasks-api');
 const client = createDocumentClient();
 const changeLog = createChangeLog(client, { tableName: env.changesTable, retentionSeconds });
 const api = createTasksApi({
@@ -16,6 +18,7 @@ const api = createTasksApi({
   changeLog,
   retentionSeconds,
   logger,
+  metrics,
 });
 
 /** Task routes of the HTTP API (payload format 2.0, JWT authorizer); see lambdas/tasks/. */
@@ -24,5 +27,5 @@ export async function handler(
   context?: Context,
 ): Promise<APIGatewayProxyStructuredResultV2> {
   if (context) logger.addContext(context);
-  return api(event);
+  return withMetrics(metrics, () => api(event));
 }

@@ -2,11 +2,13 @@ import type { Context } from 'aws-lambda';
 import { createConnectAuthorizer, type WebSocketAuthorizerEvent } from './auth/connect-authorizer.js';
 import { verifierFromEnv } from './auth/jwt-verifier.js';
 import { createLogger } from './shared/logger.js';
+import { createMetrics, withMetrics } from './shared/metrics.js';
 
 const logger = createLogger('ws-authorizer');
-const authorize = createConnectAuthorizer({ verifier: verifierFromEnv(), logger });
+const metrics = createMetrics('ws-authorizer');
+const authorize = createConnectAuthorizer({ verifier: verifierFromEnv(), logger, metrics });
 
 export async function handler(event: WebSocketAuthorizerEvent, context: Context) {
   logger.addContext(context);
-  return authorize(event);
+  return withMetrics(metrics, () => authorize(event));
 }

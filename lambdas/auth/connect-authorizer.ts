@@ -3,7 +3,8 @@ import type {
   APIGatewayRequestAuthorizerEvent,
 } from 'aws-lambda';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { WS_AUTHORIZER } from '../../lib/definitions.js';
+import { METRICS, WS_AUTHORIZER } from '../../lib/definitions.js';
+import { MetricUnit, noMetrics, type MetricsRecorder } from '../shared/metrics.js';
 import type { WebSocketRequestContext } from '../connections/websocket-event.js';
 import { InvalidTokenError, type JwtVerifier } from './jwt-verifier.js';
 
@@ -56,6 +57,8 @@ export function allowPolicy(userId: string, methodArn: string): WebSocketAuthori
 export interface ConnectAuthorizerDeps {
   verifier: JwtVerifier;
   logger: Pick<Logger, 'info' | 'error'>;
+  /** Default: records nothing. */
+  metrics?: MetricsRecorder;
 }
 
 /**
@@ -65,21 +68,20 @@ export interface ConnectAuthorizerDeps {
  * as is (API Gateway: 500), so it is not mistaken for a client error.
  * The token itself is never logged.
  */
-export function createConnectAuthorizer({ verifier, logger }: ConnectAuthorizerDeps) {
+export function createConnectAuthorizer({ verifier, logger, metrics = noMetrics }: ConnectAuthorizerDeps) {
+  const refuse = (reason: string): Error => {
+    logger.info('Connection refused', { reason });
+    metrics.addMetric(METRICS.authorizerRefusals, MetricUnit.Count, 1);
+    return new Error(UNAUTHORIZED_MESSAGE);
+  };
   return async function authorizeConnect(event: WebSocketAuthorizerEvent): Promise<WebSocketAuthorizerResult> {
     const token = event.queryStringParameters?.[WS_AUTHORIZER.queryParameter];
-    if (!token) {
-      logger.info('Connection refused', { reason: 'No token' });
-      throw new Error(UNAUTHORIZED_MESSAGE);
-    }
+    if (!token) throw refuse('No token');
     try {
       const { sub } = await verifier.verify(token);
       return allowPolicy(sub, event.methodArn);
     } catch (err) {
-      if (err instanceof InvalidTokenError) {
-        logger.info('Connection refused', { reason: err.message });
-        throw new Error(UNAUTHORIZED_MESSAGE);
-      }
+      if (err instanceof InvalidTokenError) throw refuse(err.message);
       logger.error('Authorizer failed', { error: err as Error });
       throw err;
     }

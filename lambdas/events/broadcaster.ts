@@ -1,10 +1,11 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { LIMITS } from '../../lib/definitions.js';
+import { LIMITS, METRICS } from '../../lib/definitions.js';
 import type { TaskEvent } from '../contract.js';
 import { mapWithConcurrency } from '../connections/concurrency.js';
 import type { ConnectionStore } from '../connections/connection-store.js';
 import type { Notifier } from '../connections/notifier.js';
+import { MetricUnit, noMetrics, type MetricsRecorder } from '../shared/metrics.js';
 import { encodeFrames } from './frames.js';
 import { parseTaskRecord } from './task-events.js';
 
@@ -16,6 +17,10 @@ export interface BroadcasterDeps {
   frameMaxBytes?: number;
   /** Posts (and connection queries) in flight at once. Default: LIMITS.postConcurrency. */
   concurrency?: number;
+  /** Default: records nothing. */
+  metrics?: MetricsRecorder;
+  /** Clock of the propagation lag. Default: Date.now. */
+  now?: () => number;
 }
 
 /** One user's share of a stream batch. */
@@ -63,6 +68,8 @@ export function createBroadcaster({
   logger,
   frameMaxBytes = LIMITS.batchFrameMaxBytes,
   concurrency = LIMITS.postConcurrency,
+  metrics = noMetrics,
+  now = Date.now,
 }: BroadcasterDeps) {
   async function lookUpConnections(users: UserBatch[]): Promise<Delivery[]> {
     const perUser = await mapWithConcurrency(users, concurrency, async (user) => {
@@ -105,6 +112,12 @@ export function createBroadcaster({
           logger.error('Frame rejected by API Gateway', { userId: user.userId, connectionId, bytes });
         }
       }
+      // Propagation lag: from the change (its updatedAt) to the post that carried it, per connection.
+      const postedAt = now();
+      for (const event of user.events) {
+        metrics.addMetric(METRICS.propagationLag, MetricUnit.Milliseconds, Math.max(0, postedAt - Date.parse(event.at)));
+      }
+      metrics.addMetric(METRICS.framesPerConnection, MetricUnit.Count, frames.length);
       return 'delivered';
     } catch (err) {
       logger.error('Post failed', { userId: user.userId, connectionId, error: err as Error });
@@ -156,13 +169,21 @@ export function createBroadcaster({
       .sort(([, a], [, b]) => a - b)
       .map(([itemIdentifier]) => ({ itemIdentifier }));
 
+    const counts = {
+      delivered: outcomes.filter((outcome) => outcome === 'delivered').length,
+      gone: outcomes.filter((outcome) => outcome === 'gone').length,
+      failed: outcomes.filter((outcome) => outcome === 'failed').length,
+    };
+    metrics.addMetric(METRICS.recordsPerBatch, MetricUnit.Count, records.length);
+    metrics.addMetric(METRICS.usersPerBatch, MetricUnit.Count, users.size);
+    metrics.addMetric(METRICS.postsDelivered, MetricUnit.Count, counts.delivered);
+    metrics.addMetric(METRICS.postsGone, MetricUnit.Count, counts.gone);
+    metrics.addMetric(METRICS.postsFailed, MetricUnit.Count, counts.failed);
     logger.info('Batch broadcast', {
       records: records.length,
       users: users.size,
       connections: deliveries.length,
-      delivered: outcomes.filter((outcome) => outcome === 'delivered').length,
-      gone: outcomes.filter((outcome) => outcome === 'gone').length,
-      failed: outcomes.filter((outcome) => outcome === 'failed').length,
+      ...counts,
       batchItemFailures: batchItemFailures.length,
     });
     return { batchItemFailures };

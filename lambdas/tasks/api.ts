@@ -1,6 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { monotonicFactory } from 'ulid';
-import { CHANGE_FEED } from '../../lib/definitions.js';
+import { CHANGE_FEED, METRICS } from '../../lib/definitions.js';
+import { MetricUnit, noMetrics, type MetricsRecorder } from '../shared/metrics.js';
 import { createLogger } from '../shared/logger.js';
 import { NotFoundError, TasksApiError } from './errors.js';
 import { errorResponse, internalErrorResponse, type HttpResponse } from './http.js';
@@ -23,6 +24,18 @@ export interface TasksApiDeps {
   logger?: TasksApiLogger;
   /** Tombstone and change-entry retention; sync tokens older than this get 410. Default: CHANGE_FEED's 30 days. */
   retentionSeconds?: number;
+  /** Default: records nothing. */
+  metrics?: MetricsRecorder;
+}
+
+const WRITE_ROUTES = new Set(['POST /tasks', 'PUT /tasks/{id}', 'PATCH /tasks/{id}/complete', 'DELETE /tasks/{id}']);
+
+/** The outcome counts of one answered request (docs/design.md lists the metrics). */
+function countOutcome(metrics: MetricsRecorder, routeKey: string, status: number): void {
+  if (WRITE_ROUTES.has(routeKey) && status >= 200 && status < 300) metrics.addMetric(METRICS.taskWrites, MetricUnit.Count, 1);
+  else if (status === 412) metrics.addMetric(METRICS.preconditionFailed, MetricUnit.Count, 1);
+  else if (status === 409) metrics.addMetric(METRICS.conflicts, MetricUnit.Count, 1);
+  else if (status === 410) metrics.addMetric(METRICS.resyncRequired, MetricUnit.Count, 1);
 }
 
 export type TasksApiHandler = (event: HttpEvent) => Promise<HttpResponse>;
@@ -43,9 +56,16 @@ export function createTasksApi(deps: TasksApiDeps): TasksApiHandler {
     newId = (time) => ulid(time.getTime());
   }
   const retentionSeconds = deps.retentionSeconds ?? CHANGE_FEED.defaultRetentionDays * 86_400;
-  const routeDeps = { store, changeLog, now, newId, retentionSeconds };
+  const metrics = deps.metrics ?? noMetrics;
+  const routeDeps = { store, changeLog, now, newId, retentionSeconds, metrics };
 
   return async (event) => {
+    const response = await answer(event);
+    countOutcome(metrics, event.routeKey, response.statusCode);
+    return response;
+  };
+
+  async function answer(event: HttpEvent): Promise<HttpResponse> {
     try {
       const userId = requireUserId(event);
       const body = readBody(event);
@@ -62,5 +82,5 @@ export function createTasksApi(deps: TasksApiDeps): TasksApiHandler {
       logger.error('Unhandled error in task API', { routeKey: event.routeKey, error });
       return internalErrorResponse();
     }
-  };
+  }
 }

@@ -1,4 +1,5 @@
-import { CHANGE_FEED, LIMITS } from '../../lib/definitions.js';
+import { CHANGE_FEED, LIMITS, METRICS } from '../../lib/definitions.js';
+import { MetricUnit, type MetricsRecorder } from '../shared/metrics.js';
 import type { ChangesResponse, ListTasksResponse, Task } from '../contract.js';
 import { buildChangesPage, entryRange, isExpired, listSyncPosition } from './change-feed.js';
 import { decodeCursor, encodeCursor, type ListPosition } from './cursor.js';
@@ -29,6 +30,7 @@ export interface RouteContext {
   newId: (now: Date) => string;
   /** How long tombstones and change entries are kept; older sync tokens get 410. */
   retentionSeconds: number;
+  metrics: MetricsRecorder;
 }
 
 export type Route = (context: RouteContext) => Promise<HttpResponse>;
@@ -76,7 +78,7 @@ async function listTasks({ event, userId, store, now }: RouteContext): Promise<H
 }
 
 /** The change feed: each changed task's latest state since a sync token (change-feed.ts). */
-async function listChanges({ event, userId, store, changeLog, now, retentionSeconds }: RouteContext): Promise<HttpResponse> {
+async function listChanges({ event, userId, store, changeLog, now, retentionSeconds, metrics }: RouteContext): Promise<HttpResponse> {
   const { limit: rawLimit, since } = event.queryStringParameters ?? {};
   const details: ValidationDetail[] = [];
   const limit = parseLimit(rawLimit, CHANGE_FEED.changesDefaultLimit, CHANGE_FEED.changesMaxLimit, details);
@@ -101,6 +103,8 @@ async function listChanges({ event, userId, store, changeLog, now, retentionSeco
   const { entries, more } = await changeLog.read(userId, entryRange(position), limit);
   const items = await store.getMany(userId, [...new Set(entries.map((entry) => entry.taskId))]);
   const page = buildChangesPage({ position, requestStartedAt, entries, moreEntries: more, items });
+  metrics.addMetric(METRICS.changeFeedPages, MetricUnit.Count, 1);
+  metrics.addMetric(METRICS.changeFeedEntries, MetricUnit.Count, page.changes.length);
   const body: ChangesResponse = {
     changes: page.changes,
     syncToken: encodeSyncToken(userId, page.next),
