@@ -131,12 +131,15 @@ export function Dashboard({
       return next;
     });
 
-  /** Focus after an action: a row, or the new task field when there is none. */
+  /**
+   * Focus after an action: a row, or the new task field when there is none. After the render
+   * the action caused (Preact renders in a microtask; a timer would be throttled in a background tab).
+   */
   const focusAfter = (id: string | null | undefined) => {
-    setTimeout(() => {
+    queueMicrotask(() => {
       if (id && list.current?.focusRow(id)) return;
       if (!list.current?.focusIndex(0)) titleRef.current?.focus();
-    }, 0);
+    });
   };
 
   // ---- actions ----
@@ -426,7 +429,7 @@ export function Dashboard({
           />
         </ListOrPlaceholder>
       </main>
-      <div class="bottom-stack">
+      <aside class="bottom-stack" aria-label="Notifications">
         {toast && (
           <div class="toast" data-testid="undo-toast">
             <span>{toast.text}</span>
@@ -439,11 +442,12 @@ export function Dashboard({
           </div>
         )}
         <Messages messages={state.messages} onDismiss={(id) => engine.dismissMessage(id)} />
-      </div>
-      <div class="visually-hidden" role="status" data-testid="announcer">
-        {announcement.text}
-        {announcement.n % 2 === 1 ? '\u00a0' : ''}
-      </div>
+        {/* Additions, completions, deletions: said politely to screen readers (sync results are in Messages). */}
+        <div class="visually-hidden" role="status" data-testid="announcer">
+          {announcement.text}
+          {announcement.n % 2 === 1 ? '\u00a0' : ''}
+        </div>
+      </aside>
       {help && (
         <ShortcutsDialog
           onClose={() => {

@@ -156,7 +156,7 @@ function Editor({ task, draft, onDraft, onCloseEditor, onSave }: TaskItemProps &
 
   useEffect(() => {
     // Typing continues where it was if the row was re-mounted; a new editor starts in the title.
-    if (!titleRef.current?.closest('li')?.contains(document.activeElement)) titleRef.current?.focus();
+    if (!titleRef.current?.form?.contains(document.activeElement)) titleRef.current?.focus();
   }, []);
   useEffect(() => {
     if (draft.confirmDiscard) keepRef.current?.focus();
