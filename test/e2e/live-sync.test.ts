@@ -1,6 +1,7 @@
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { describeBrowser, launchBrowser, recordTimings, screenshot } from '../support/browser.js';
+import { expectAccessible } from './axe.js';
 import '../support/stack-info.js';
 import {
   addTask,
@@ -61,6 +62,7 @@ describeBrowser('dashboard live sync', () => {
     const signingIn = newContext().then((context) => openSignedIn(context, stack.webUrl, user));
     signingIn.catch(() => undefined); // awaited below; this only keeps an early failure from being "unhandled"
     const first = await openSignIn(await newContext(), stack.webUrl);
+    await expectAccessible(first, 'sign-in');
     await screenshot(first, 'sign-in');
     await signIn(first, user);
     await first.getByTestId('tasks-empty').waitFor();
@@ -80,6 +82,7 @@ describeBrowser('dashboard live sync', () => {
     expect(await editor.getByLabel('Description', { exact: true }).inputValue()).toBe('semi-skimmed');
     await editor.getByLabel('Title', { exact: true }).fill('Buy oat milk');
     await editor.getByLabel('Description', { exact: true }).fill('two cartons');
+    await expectAccessible(first, 'editing');
     await screenshot(first, 'editing');
     timings.edit = await measurePropagation(first, () => editor.getByRole('button', { name: 'Save' }).click(), second, {
       id,
@@ -97,6 +100,7 @@ describeBrowser('dashboard live sync', () => {
     await addTask(first, 'Water the plants', 'balcony first');
     await rowTitled(second, 'Water the plants').waitFor({ timeout: SYNC_TIMEOUT_MS });
     await waitForNothingPending(first);
+    await expectAccessible(first, 'list');
     await screenshot(first, 'list-with-tasks');
 
     timings.delete = await measurePropagation(first, () => deleteTask(first, id), second, { id, gone: true });

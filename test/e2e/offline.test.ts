@@ -2,6 +2,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import type { ListTasksResponse } from '../../lambdas/contract.js';
 import { describeBrowser, launchBrowser, recordTimings, screenshot } from '../support/browser.js';
+import { expectAccessible } from './axe.js';
 import { apiClient, getToken } from '../support/clients.js';
 import '../support/stack-info.js';
 import {
@@ -135,11 +136,16 @@ describeBrowser('dashboard offline and back', () => {
     expect(await dialog.getByTestId('conflict-theirs').getByTestId('conflict-description').textContent()).toBe('somewhere warm');
     // Nothing was overwritten while the user decides.
     expect((await serverTasks(user)).map((t) => t.title)).toEqual(['Plan the trip to Rome']);
+    await expectAccessible(offline, 'conflict dialog');
     await screenshot(offline, 'conflict-dialog');
 
     const chosen = performance.now();
     await dialog.getByRole('button', { name: 'Keep mine' }).click();
     await dialog.waitFor({ state: 'hidden' });
+    // Focus lands on the task the dialog was about, not on the page.
+    await expect
+      .poll(() => offline.evaluate(() => document.activeElement?.closest('[data-testid]')?.getAttribute('data-testid')))
+      .toBe(`task-${id}`);
     await waitForContent(online, id, { title: 'Plan the trip to Lisbon', description: 'somewhere warm' }, REPLAY_TIMEOUT_MS);
     timings.keepMineReachedOtherContext = Math.round(performance.now() - chosen);
     const mine = [{ title: 'Plan the trip to Lisbon', description: 'somewhere warm', completed: false, pending: false }];
