@@ -1,3 +1,4 @@
+import { METRICS } from '../lib/definitions.js';
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { readEnv } from './env.js';
 import { createConnectionStore } from './connections/connection-store.js';
@@ -9,7 +10,7 @@ import { createMetrics, withMetrics } from './shared/metrics.js';
 
 const env = readEnv(['connectionsTable', 'wsManagementEndpoint']);
 const logger = createLogger('broadcaster');
-const metrics = createMetrics('broadcaster');
+const metrics = createMetrics(METRICS.services.broadcaster);
 const broadcast = createBroadcaster({
   connections: createConnectionStore({ client: createDocumentClient(), tableName: env.connectionsTable }),
   notifier: createNotifier(createManagementClient(env.wsManagementEndpoint)),

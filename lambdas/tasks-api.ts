@@ -1,3 +1,4 @@
+import { METRICS } from '../lib/definitions.js';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { readEnv, readRetentionSeconds } from './env.js';
 import { createDocumentClient } from './shared/aws-clients.js';
@@ -10,7 +11,7 @@ import { createDynamoTaskStore } from './tasks/task-store.js';
 const env = readEnv(['tasksTable', 'changesTable']);
 const retentionSeconds = readRetentionSeconds();
 const logger = createLogger('tasks-api');
-const metrics = createMetrics('tasks-api');
+const metrics = createMetrics(METRICS.services.tasksApi);
 const client = createDocumentClient();
 const changeLog = createChangeLog(client, { tableName: env.changesTable, retentionSeconds });
 const api = createTasksApi({

@@ -421,4 +421,6 @@ export const METRICS = {
   authorizerRefusals: 'AuthorizerRefusals',
   /** Every function: Powertools' cold start count. */
   coldStart: 'ColdStart',
+  /** The `service` dimension of each instrumented function. */
+  services: { tasksApi: 'tasks-api', broadcaster: 'broadcaster', wsAuthorizer: 'ws-authorizer' },
 } as const;

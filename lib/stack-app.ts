@@ -51,6 +51,14 @@ export function stackPropsFromContext(app: App): TaskSyncStackProps {
     assertDomainPrefix(String(domainPrefix), 'Context domainPrefix');
     props.domainPrefix = String(domainPrefix);
   }
+  const alarmEmail: unknown = app.node.tryGetContext('alarmEmail');
+  if (alarmEmail !== undefined) {
+    // Deliberately simple: SNS confirms the address by mail anyway; this catches typos like a missing @.
+    if (typeof alarmEmail !== 'string' || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail)) {
+      throw new Error(`Context alarmEmail must be an email address, got ${JSON.stringify(alarmEmail)}`);
+    }
+    props.alarmEmail = alarmEmail;
+  }
   const retention: unknown = app.node.tryGetContext('tombstoneRetentionDays');
   const result = props as TaskSyncStackProps & { tombstoneRetentionDays?: number };
   if (retention !== undefined) {

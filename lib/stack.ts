@@ -11,6 +11,7 @@ import { TasksHttpApi, type Throttle } from './constructs/http-api.js';
 import { Realtime } from './constructs/realtime.js';
 import type { TaskSyncFunction } from './constructs/task-function.js';
 import { WebSite } from './constructs/web.js';
+import { Observability } from './constructs/observability.js';
 
 /** Repository root: handler entries (FUNCTIONS[*].entry) and web/dist are relative to it. */
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -52,6 +53,8 @@ export interface TaskSyncStackProps extends StackProps {
   readonly devOrigins?: string[];
   /** @default 'prod' */
   readonly webSocketStageName?: string;
+  /** Subscribed to the alarm topic (`-c alarmEmail=`). @default no subscription */
+  readonly alarmEmail?: string;
   /**
    * Days the change feed keeps tombstones and change entries; a sync token
    * older than this gets 410 RESYNC_REQUIRED and the client lists everything.
@@ -75,6 +78,7 @@ export class TaskSyncStack extends Stack {
   readonly httpApi: TasksHttpApi;
   readonly realtime: Realtime;
   readonly web: WebSite;
+  readonly observability: Observability;
   /** Every function of FUNCTIONS, by name. */
   readonly functions: Record<FunctionName, TaskSyncFunction>;
 
@@ -151,6 +155,16 @@ export class TaskSyncStack extends Stack {
       if (!this.functions[name]) throw new Error(`FUNCTIONS.${name} is not wired to any API or event source`);
     }
 
+    this.observability = new Observability(this, 'Observability', {
+      functions: this.functions,
+      httpApi: this.httpApi.api,
+      webSocketApi: realtime.api,
+      webSocketStage: realtime.stage.stageName,
+      tables: { tasks: this.data.tasksTable, changes: this.data.changesTable, connections: this.data.connectionsTable },
+      existingAlarms: realtime.alarms,
+      ...(props.alarmEmail ? { alarmEmail: props.alarmEmail } : {}),
+    });
+
     const config: RuntimeConfig = {
       apiUrl: this.httpApi.url,
       wsUrl: realtime.url,
@@ -188,6 +202,10 @@ export class TaskSyncStack extends Stack {
     new CfnOutput(this, 'TasksTableName', {
       description: 'DynamoDB table of the tasks (retained on destroy unless retainData=false)',
       value: this.data.tasksTable.tableName,
+    });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      description: 'SNS topic every alarm notifies (subscribe with -c alarmEmail=you@example.com or in the console)',
+      value: this.observability.topic.topicArn,
     });
     new CfnOutput(this, 'FailureQueueUrl', {
       description: 'SQS queue of stream batches the broadcaster gave up on (should stay empty)',
