@@ -75,8 +75,6 @@ export interface LocalRuntimeInfo {
   statsUrl: string;
   readyMs: number;
   runtime: 'isolated' | 'inprocess';
-  /** The DynamoDB endpoint the functions use: the IAM-checking proxy (isolated), DynamoDB Local itself (inprocess). */
-  functionsDynamodbEndpoint: string;
 }
 
 export interface LocalRuntime {
@@ -137,6 +135,7 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
     const recorder = createIamRecorder(denialLogger(log));
     const environment: EnvironmentValues = {};
     let proxy: DynamoDbProxy | undefined;
+    let dynamodbEndpoint: string | undefined;
     let lambdas: LambdaRuntime | undefined;
     if (mode === 'isolated') {
       lambdas = await createLambdaRuntime({
@@ -144,7 +143,8 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
         outRoot: path.join(options.stateDir, 'lambda'),
         environmentValues: () => environment,
         credentials,
-        dynamodbEndpoint: () => proxy!.endpoint,
+        dynamodbUpstream: () => dynamodbEndpoint!,
+        recorder,
         logLevel: process.env.POWERTOOLS_LOG_LEVEL ?? 'INFO',
         incremental: options.watch ?? false,
         ...(options.maxWorkersPerFunction ? { maxWorkersPerFunction: options.maxWorkersPerFunction } : {}),
@@ -177,6 +177,7 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
       lambdas?.build(),
     ]);
     supervisor.attach(dynamo);
+    dynamodbEndpoint = dynamo.endpoint;
     // Stops run in reverse: the supervisor stands down before DynamoDB Local is stopped on purpose.
     stops.push(() => dynamo.stop(), () => supervisor.stop(), () => web.close());
     log(`✔ ${pad('DynamoDB')} ${dynamo.endpoint} (${options.inMemory ? 'in memory' : path.relative(options.projectRoot, dynamo.dataDir!)}, ready in ${dynamo.startupMs} ms)`);
@@ -198,6 +199,7 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
     log(`✔ ${pad('Tables')} ${Object.values(TABLES).map((t) => t.localName).join(', ')} (from lib/definitions.ts)`);
 
     if (lambdas) {
+      // Each function's worker checks its own calls; this check is the stream poller's (the mapping's).
       const checked = lambdas;
       proxy = await startDynamoDbProxy({
         upstream: dynamo.endpoint,
@@ -207,7 +209,7 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
       });
       const started = proxy;
       stops.push(() => started.close());
-      log(`✔ ${pad('IAM')} DynamoDB calls of the functions checked at ${proxy.endpoint} against FUNCTIONS[fn].permissions`);
+      log(`✔ ${pad('IAM')} every DynamoDB, Streams and @connections call of the functions checked against FUNCTIONS[fn].permissions`);
     }
 
     const webOrigin = new URL(web.url).origin;
@@ -387,7 +389,6 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
         statsUrl: `${webOrigin}/_local/stats`,
         readyMs,
         runtime: mode,
-        functionsDynamodbEndpoint: proxy?.endpoint ?? dynamo.endpoint,
       },
       stop: stopAll,
     };

@@ -1,9 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { listen } from '../shared/listen.js';
-import { accessKeyIdOf, type CredentialRegistry } from './credentials.js';
+import { accessKeyIdOf } from './credentials.js';
 import { dynamoDbChecks } from './dynamodb-operations.js';
-import { authorize, type Denial, type PermissionSource } from './policy.js';
+import { authorize, type Denial, type PermissionSource, type Principal } from './policy.js';
+
+/** Who owns an access key id (a CredentialRegistry, or a worker's own key only). */
+export interface Signers {
+  principalOf(accessKeyId: string): Principal | undefined;
+}
 
 export interface IamStats {
   /** Requests checked and passed on. */
@@ -43,7 +48,7 @@ export function createIamRecorder(onDenied: (denial: Denial) => void = () => und
 export interface DynamoDbProxyOptions {
   /** DynamoDB Local, e.g. `http://127.0.0.1:8000`. */
   upstream: string;
-  credentials: CredentialRegistry;
+  credentials: Signers;
   permissionsOf: PermissionSource;
   recorder: IamRecorder;
   /** Default 0: a free port. */
@@ -57,7 +62,11 @@ export interface DynamoDbProxy {
 }
 
 /**
- * An IAM check in front of DynamoDB Local. Each request's signer comes from
+ * An IAM check in front of DynamoDB Local. npm start runs one inside every
+ * worker process (local/lambda/bootstrap.ts), outside the function's own
+ * code, so a function's DynamoDB calls never wait for the emulator's busy
+ * event loop, and one in the emulator's process for the stream poller.
+ * Each request's signer comes from
  * the SigV4 `Credential=<access key id>/...`, its action from `X-Amz-Target`
  * and its resources from the JSON body (TableName, IndexName, RequestItems,
  * TransactItems, StreamArn, the stream ARN inside a shard iterator); a call

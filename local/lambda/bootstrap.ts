@@ -3,13 +3,22 @@
  * runtime interface client: it loads `$LAMBDA_TASK_ROOT/<module>.mjs` named
  * by `_HANDLER` (`index.handler`, as CDK deploys it), reports the init, then
  * runs one invocation at a time as the parent sends them. Built with esbuild
- * by the parent (local/lambda/lambda-runtime.ts); imports only Node built-ins
- * so it adds nothing to the function's own module graph.
+ * by the parent (local/lambda/lambda-runtime.ts); its code is not part of the
+ * function's module graph.
+ *
+ * Before loading the function it starts the function's IAM check in front of
+ * DynamoDB Local (local/iam/dynamodb-proxy.ts) and points the SDK at it
+ * (AWS_ENDPOINT_URL_DYNAMODB): in this process, so a DynamoDB call crosses
+ * no other busy process on its way, but outside the function's code.
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
-import { MAX_RESPONSE_BYTES, type FunctionErrorPayload, type ParentMessage, type WorkerMessage } from './protocol.js';
+import type { FunctionName, Permission } from '../../lib/definitions.js';
+import { ADMIN_ACCESS_KEY_ID } from '../iam/credentials.js';
+import { startDynamoDbProxy } from '../iam/dynamodb-proxy.js';
+import type { Principal } from '../iam/policy.js';
+import { MAX_RESPONSE_BYTES, type FunctionErrorPayload, type ParentMessage, type WorkerIam, type WorkerMessage } from './protocol.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Handler = (event: unknown, context: Context, callback?: (error?: unknown, result?: unknown) => void) => any;
@@ -44,6 +53,44 @@ process.on('unhandledRejection', (reason) => fatal(reason, 'Runtime.UnhandledPro
 // The parent went away (stopped, or killed with -9): an orphaned environment has nothing to serve.
 process.on('disconnect', () => process.exit(0));
 
+/** The first message from the parent: the function's IAM check. */
+const configured = new Promise<WorkerIam>((resolve) => {
+  const onMessage = (message: ParentMessage) => {
+    if (message.type !== 'configure') return;
+    process.off('message', onMessage);
+    resolve(message.iam);
+  };
+  process.on('message', onMessage);
+});
+
+let permissions: readonly Permission[] = [];
+/** Calls the check let through since the last report to the parent (sent with each invocation's outcome). */
+let allowed = 0;
+const takeAllowed = () => {
+  const count = allowed;
+  allowed = 0;
+  return count;
+};
+
+async function startIam(iam: WorkerIam): Promise<void> {
+  permissions = iam.permissions;
+  const own: Principal = { kind: 'function', fn: process.env.AWS_LAMBDA_FUNCTION_NAME as FunctionName, arn: iam.principalArn };
+  const admin: Principal = { kind: 'admin', arn: ADMIN_ACCESS_KEY_ID };
+  const proxy = await startDynamoDbProxy({
+    upstream: iam.upstream,
+    credentials: { principalOf: (keyId) => (keyId === iam.accessKeyId ? own : keyId === ADMIN_ACCESS_KEY_ID ? admin : undefined) },
+    permissionsOf: () => permissions,
+    recorder: {
+      stats: () => ({ allowed: 0, denied: 0, unauthenticated: 0, recentDenials: [] }),
+      allowed: () => void allowed++,
+      unauthenticated: () => undefined,
+      denied: (denial) => send({ type: 'iam', allowed: takeAllowed(), denial }),
+    },
+  });
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = proxy.endpoint;
+  process.env.AWS_ENDPOINT_URL_DYNAMODB_STREAMS = proxy.endpoint;
+}
+
 async function init(): Promise<Handler> {
   const [moduleName, exportName] = (process.env._HANDLER ?? 'index.handler').split('.') as [string, string];
   const file = path.join(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), `${moduleName}.mjs`);
@@ -57,7 +104,7 @@ async function init(): Promise<Handler> {
   return handler as Handler;
 }
 
-function contextFor(message: ParentMessage): Context {
+function contextFor(message: Extract<ParentMessage, { type: 'invoke' }>): Context {
   const env = process.env;
   return {
     callbackWaitsForEmptyEventLoop: true,
@@ -101,6 +148,7 @@ function run(handler: Handler, event: unknown, context: Context): Promise<unknow
   });
 }
 
+await startIam(await configured);
 const started = performance.now();
 const handler = await init().catch((error: unknown): Promise<never> => {
   // Lambda fails the invocation with the init error and tries a fresh environment next time.
@@ -111,12 +159,14 @@ const handler = await init().catch((error: unknown): Promise<never> => {
 send({ type: 'ready', initMs: Math.round(performance.now() - started) });
 
 process.on('message', (message: ParentMessage) => {
+  if (message.type === 'permissions') permissions = message.permissions;
   if (message.type !== 'invoke') return;
   current = message.id;
   void run(handler, message.event, contextFor(message)).then(
     (result) => {
       const payload = JSON.stringify(result === undefined ? null : result) ?? 'null';
       current = undefined;
+      if (allowed > 0) send({ type: 'iam', allowed: takeAllowed() });
       if (Buffer.byteLength(payload) > MAX_RESPONSE_BYTES) {
         send({
           type: 'error',
@@ -133,6 +183,7 @@ process.on('message', (message: ParentMessage) => {
     },
     (error: unknown) => {
       current = undefined;
+      if (allowed > 0) send({ type: 'iam', allowed: takeAllowed() });
       send({ type: 'error', id: message.id, error: errorPayload(error) });
     },
   );

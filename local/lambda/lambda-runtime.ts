@@ -13,6 +13,7 @@ import {
 } from '../../lib/definitions.js';
 import * as startDefinitions from '../../lib/definitions.js';
 import type { CredentialRegistry } from '../iam/credentials.js';
+import type { IamRecorder } from '../iam/dynamodb-proxy.js';
 import { BundleError, createBundler } from './bundler.js';
 import { createDefinitionsLoader } from './definitions-loader.js';
 import { FunctionPool, type PoolStats, type WorkerSpec } from './worker-pool.js';
@@ -35,8 +36,14 @@ export interface LambdaRuntimeOptions {
   /** Local values of the ENV variables (read when a worker starts: some exist only once the stack is up). */
   environmentValues: () => EnvironmentValues;
   credentials: CredentialRegistry;
-  /** The DynamoDB (and Streams) endpoint functions call: the IAM-checking proxy (read when a worker starts). */
-  dynamodbEndpoint: () => string;
+  /**
+   * DynamoDB Local's endpoint (read when a worker starts). Each worker runs
+   * its function's IAM check in front of it and points the function's SDK
+   * at that check.
+   */
+  dynamodbUpstream: () => string;
+  /** Counts the workers' IAM checks and sees every refusal. Default: none. */
+  recorder?: IamRecorder;
   /** POWERTOOLS_LOG_LEVEL of every function. */
   logLevel: string;
   /** Most concurrent invocations (workers) per function. Default 4. */
@@ -160,24 +167,28 @@ export async function createLambdaRuntime(options: LambdaRuntimeOptions): Promis
     }
     const def = definitions[fn];
     const credentials = options.credentials.forFunction(fn);
-    const dynamodbEndpoint = options.dynamodbEndpoint();
+    const principal = options.credentials.principalOf(credentials.accessKeyId)!;
     return {
       taskRoot: version.dir,
       memoryMb: def.memoryMb,
       timeoutSeconds: def.timeoutSeconds,
+      iam: {
+        upstream: options.dynamodbUpstream(),
+        accessKeyId: credentials.accessKeyId,
+        principalArn: principal.arn,
+        permissions: def.permissions,
+      },
       env: {
         // The function's own variables, exactly as CDK sets them (lib/definitions.ts) ...
-        ...environmentFor(fn, { ...options.environmentValues(), dynamodbEndpoint }, def.env),
+        ...environmentFor(fn, options.environmentValues(), def.env),
         ...commonEnvironment(fn, options.logLevel),
         // ... what Lambda sets, with the function's own credentials ...
         ...lambdaEnvironment(fn, def, version.dir, runtimeDir),
         AWS_ACCESS_KEY_ID: credentials.accessKeyId,
         AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
         AWS_SESSION_TOKEN: credentials.sessionToken,
-        // ... and, locally only, where the AWS SDK finds the emulated services (the SDK's standard
-        // variables, so no handler code changes), with no shared config or credentials files.
-        AWS_ENDPOINT_URL_DYNAMODB: dynamodbEndpoint,
-        AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamodbEndpoint,
+        // ... and, locally only, no shared config or credentials files (the bootstrap adds
+        // AWS_ENDPOINT_URL_DYNAMODB(_STREAMS), the SDK's standard variables, pointing at its IAM check).
         AWS_CONFIG_FILE: noConfigFile,
         AWS_SHARED_CREDENTIALS_FILE: noConfigFile,
         // The SDK warns about Node < 22 at every cold start; Lambda runs nodejs22.x.
@@ -196,6 +207,10 @@ export async function createLambdaRuntime(options: LambdaRuntimeOptions): Promis
         maxWorkers: options.maxWorkersPerFunction ?? 4,
         idleTimeoutMs: options.idleTimeoutMs ?? 300_000,
         output: (line, stream) => output(fn, line, stream),
+        onIam: (allowed, denial) => {
+          for (let i = 0; i < allowed; i++) options.recorder?.allowed();
+          if (denial) options.recorder?.denied(denial);
+        },
       }),
     ]),
   );
@@ -238,7 +253,10 @@ export async function createLambdaRuntime(options: LambdaRuntimeOptions): Promis
           const def = fresh.FUNCTIONS[fn];
           if (!def) continue;
           if (environmentShape(def) !== environmentShape(definitions[fn])) rebuild.add(fn);
-          if (JSON.stringify(def.permissions) !== JSON.stringify(definitions[fn].permissions)) notes.push(`${fn} permissions (in force now)`);
+          if (JSON.stringify(def.permissions) !== JSON.stringify(definitions[fn].permissions)) {
+            notes.push(`${fn} permissions (in force now)`);
+            poolOf(fn).setPermissions(def.permissions);
+          }
           next[fn] = def;
           await bundler.setEntry(fn, def.entry);
         }
@@ -250,6 +268,8 @@ export async function createLambdaRuntime(options: LambdaRuntimeOptions): Promis
       }
     }
     for (const file of files) for (const fn of bundler.affectedBy(file)) rebuild.add(fn as FunctionName);
+    // A function whose last build failed may now build: its inputs are unknown (or were those of an older version).
+    for (const fn of buildErrors.keys()) rebuild.add(fn);
     if (rebuild.size === 0 && notes.length === 0) return undefined;
 
     const built = await Promise.all([...rebuild].map(async (fn) => ({ fn, ok: await buildOne(fn) })));

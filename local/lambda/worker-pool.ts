@@ -1,8 +1,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import type { FunctionName } from '../../lib/definitions.js';
+import type { FunctionName, Permission } from '../../lib/definitions.js';
+import type { Denial } from '../iam/policy.js';
 import { LambdaFunctionError, LambdaTimeoutError } from './errors.js';
-import type { FunctionErrorPayload, ParentMessage, WorkerMessage } from './protocol.js';
+import type { FunctionErrorPayload, ParentMessage, WorkerIam, WorkerMessage } from './protocol.js';
 
 /** Everything needed to start one execution environment of a function, as it is defined right now. */
 export interface WorkerSpec {
@@ -12,6 +13,8 @@ export interface WorkerSpec {
   env: Record<string, string>;
   memoryMb: number;
   timeoutSeconds: number;
+  /** The IAM check the worker runs in front of DynamoDB Local. */
+  iam: WorkerIam;
 }
 
 export interface PoolOptions {
@@ -26,6 +29,8 @@ export interface PoolOptions {
   idleTimeoutMs: number;
   /** A line the function wrote to stdout or stderr. */
   output: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** What a worker's IAM check reports: calls it let through, and each refusal. */
+  onIam?: (allowed: number, denial?: Denial) => void;
 }
 
 export interface PoolStats {
@@ -70,6 +75,7 @@ class Worker {
     bootstrapFile: string,
     epoch: number,
     output: PoolOptions['output'],
+    onIam: PoolOptions['onIam'],
   ) {
     this.epoch = epoch;
     this.child = fork(bootstrapFile, [], {
@@ -88,7 +94,9 @@ class Worker {
 
     this.ready = new Promise<void>((resolve, reject) => {
       const onMessage = (message: WorkerMessage) => {
-        if (message.type === 'ready') {
+        if (message.type === 'iam') {
+          onIam?.(message.allowed, message.denial);
+        } else if (message.type === 'ready') {
           this.initMs = message.initMs;
           resolve();
         } else if (message.type === 'initError') {
@@ -101,6 +109,7 @@ class Worker {
       this.exitListeners.push(reject);
     });
     this.ready.catch(() => undefined);
+    this.send({ type: 'configure', iam: spec.iam });
     this.child.on('error', (error) => this.died(error));
     this.child.on('exit', (code, signal) => this.died(this.exitError(code, signal)));
   }
@@ -135,9 +144,14 @@ class Worker {
           reject(error);
         },
       };
-      this.child.send(message, (error) => {
-        if (error) this.pending?.reject(error);
-      });
+      this.send(message, (error) => this.pending?.reject(error));
+    });
+  }
+
+  send(message: ParentMessage, onError?: (error: Error) => void): void {
+    if (!this.child.connected) return;
+    this.child.send(message, (error) => {
+      if (error) onError?.(error);
     });
   }
 
@@ -236,9 +250,9 @@ export class FunctionPool {
     }
   }
 
-  /** Starts one worker if none is alive, and resolves when it is ready (or failed to start, with the error). */
+  /** Starts one worker if none of the current code is alive, and resolves when it is ready (or failed to start, with the error). */
   async prewarm(): Promise<Error | undefined> {
-    if (this.alive.size > 0 || this.stopped) return undefined;
+    if (this.stopped || [...this.alive].some((worker) => worker.epoch === this.epoch)) return undefined;
     try {
       const worker = this.spawn();
       await worker.ready;
@@ -246,6 +260,11 @@ export class FunctionPool {
     } catch (error) {
       return error as Error;
     }
+  }
+
+  /** The definitions were reloaded: the workers alive enforce these permissions from their next call on. */
+  setPermissions(permissions: readonly Permission[]): void {
+    for (const worker of this.alive) worker.send({ type: 'permissions', permissions });
   }
 
   /** A new version of the code or definition: no current worker is reused. */
@@ -319,7 +338,7 @@ export class FunctionPool {
 
   private spawn(): Worker {
     const spec = this.options.spec();
-    const worker = new Worker(this.options.fn, spec, this.options.bootstrapFile, this.epoch, this.options.output);
+    const worker = new Worker(this.options.fn, spec, this.options.bootstrapFile, this.epoch, this.options.output, this.options.onIam);
     this.alive.add(worker);
     this.starting++;
     this.counters.coldStarts++;

@@ -51,7 +51,7 @@ async function runtimeWith(
     functions,
     environmentValues: () => ALL_VALUES,
     credentials: new CredentialRegistry(),
-    dynamodbEndpoint: () => 'http://127.0.0.1:9',
+    dynamodbUpstream: () => 'http://127.0.0.1:9',
     logLevel: 'WARN',
     maxWorkersPerFunction: 3,
     incremental: false,
