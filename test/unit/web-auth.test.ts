@@ -4,6 +4,7 @@ import { createLocalAuth } from '../../web/src/auth/local.js';
 import { base64url, codeChallengeS256 } from '../../web/src/auth/pkce.js';
 import { inTabLock } from '../../web/src/lock.js';
 import { memoryStorage } from '../../web/src/storage.js';
+import { displayName } from '../../web/src/auth/session.js';
 
 const NOW = Date.parse('2026-11-27T10:00:00.000Z');
 
@@ -176,5 +177,18 @@ describe('cognito auth', () => {
 
     expect(auth.session()).toBeNull();
     expect(navigate).toHaveBeenCalledWith(`https://${domain}/logout?client_id=client-1&logout_uri=${encodeURIComponent('https://d111.cloudfront.net/')}`);
+  });
+});
+
+describe('who is signed in', () => {
+  const COGNITO_USERNAME = '3f1c9a52-6b7e-4d2a-9c1e-8a5b4d3c2e10';
+
+  it.each([
+    ['a Cognito pool that signs in by email: the email, not the generated username', { 'cognito:username': COGNITO_USERNAME, email: 'alice@example.com' }, 'alice@example.com'],
+    ['a preferred name before the email', { 'cognito:username': COGNITO_USERNAME, email: 'alice@example.com', preferred_username: 'Alice' }, 'Alice'],
+    ['a username the person chose (local mode)', { 'cognito:username': 'alice' }, 'alice'],
+    ['a generated username and nothing else: the fallback', { 'cognito:username': COGNITO_USERNAME }, 'fallback'],
+  ])('shows %s', (_label, claims, expected) => {
+    expect(displayName(claims, 'fallback')).toBe(expected);
   });
 });

@@ -5,6 +5,8 @@ export interface TokenClaims {
   username?: string;
   'cognito:username'?: string;
   email?: string;
+  preferred_username?: string;
+  name?: string;
 }
 
 export function decodeClaims(token: string): TokenClaims {

@@ -1,6 +1,6 @@
 import type { TokenSource } from '../api.js';
 import { readJson, type KeyValueStorage } from '../storage.js';
-import { decodeClaims } from './jwt.js';
+import { decodeClaims, type TokenClaims } from './jwt.js';
 
 /** A signed-in user as the UI and the outbox see them. */
 export interface Session {
@@ -34,8 +34,28 @@ export function sessionFromToken(token: string, fallbackName = ''): Session {
     token,
     expiresAt: claims.exp * 1000,
     sub: claims.sub,
-    name: claims['cognito:username'] ?? claims.username ?? claims.email ?? fallbackName,
+    name: displayName(claims, fallbackName),
   };
+}
+
+/** A Cognito-generated username: a UUID, meaningless to the person it names. */
+const GENERATED = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Who is signed in, as that person would recognise it: a preferred name,
+ * then the email (a pool that signs in by email generates `cognito:username`
+ * as a UUID), then a username that is not generated, then `fallbackName`.
+ */
+export function displayName(claims: TokenClaims, fallbackName = ''): string {
+  const text = (value: unknown) => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined);
+  const username = text(claims['cognito:username']) ?? text(claims.username);
+  return (
+    text(claims.preferred_username) ??
+    text(claims.name) ??
+    text(claims.email) ??
+    (username && !GENERATED.test(username) ? username : undefined) ??
+    (fallbackName || username || '')
+  );
 }
 
 /** A small listener set, with `storage` events from other tabs fanned in. */
