@@ -106,6 +106,25 @@ describe('api', () => {
     expect(error).toBeInstanceOf(UnauthorizedError);
   });
 
+  it('treats the deployed HTTP API\u2019s own 401 body ({"message":"Unauthorized"}) like the contract\u2019s: refresh once, then sign in again', async () => {
+    const aws = () => json(401, { message: 'Unauthorized' });
+    const { fn, seen } = fakeFetch(aws(), aws());
+    const auth = tokens('old', 'fresh');
+
+    const error = await createApi({ apiUrl: 'https://a', auth, fetch: fn }).listTasks().catch((e: unknown) => e);
+
+    expect(auth.forced).toEqual([false, true]);
+    expect(seen).toHaveLength(2);
+    expect(error).toBeInstanceOf(UnauthorizedError);
+    expect(error).toMatchObject({ status: 401, code: 'UNAUTHORIZED', message: 'Unauthorized' });
+  });
+
+  it('keeps API Gateway\u2019s throttle answer ({"message":"Too Many Requests"}) a transient 429', async () => {
+    const { fn } = fakeFetch(json(429, { message: 'Too Many Requests' }));
+    const error = await createApi({ apiUrl: 'https://a', auth: tokens('t'), fetch: fn }).listTasks().catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'ApiError', status: 429, code: 'TOO_MANY_REQUESTS', message: 'Too Many Requests' });
+  });
+
   it('raises UnauthorizedError without calling the API when signed out', async () => {
     const { fn, seen } = fakeFetch();
     const error = await createApi({ apiUrl: 'https://a', auth: tokens(), fetch: fn }).listTasks().catch((e: unknown) => e);

@@ -134,16 +134,26 @@ export function createApi({ apiUrl, auth, fetch: fetchFn = globalThis.fetch.bind
   return api;
 }
 
+/**
+ * The contract's error body, or what API Gateway itself answers where the
+ * function never ran: the deployed HTTP API's JWT authorizer says
+ * `{"message":"Unauthorized"}` (401) and its throttle `{"message":"Too Many
+ * Requests"}` (429), neither customisable. Decisions go by status either way.
+ */
 async function toError(response: Response): Promise<ApiError> {
   let body: ErrorBody | undefined;
+  let gatewayMessage: string | undefined;
   try {
     const parsed: unknown = await response.json();
     if (parsed && typeof parsed === 'object' && 'error' in parsed) body = parsed as ErrorBody;
+    else if (parsed && typeof parsed === 'object' && typeof (parsed as { message?: unknown }).message === 'string') {
+      gatewayMessage = (parsed as { message: string }).message;
+    }
   } catch {
     // A gateway error page or an empty body: keep the status alone.
   }
-  const message = body?.error.message ?? `HTTP ${response.status}`;
-  const code = body?.error.code ?? 'UNKNOWN';
+  const message = body?.error.message ?? gatewayMessage ?? `HTTP ${response.status}`;
+  const code = body?.error.code ?? (response.status === 401 ? 'UNAUTHORIZED' : response.status === 429 ? 'TOO_MANY_REQUESTS' : 'UNKNOWN');
   if (response.status === 412 && body?.error.current) return new PreconditionFailedError(body.error.current, message, body);
   if (response.status === 401) return new UnauthorizedError(401, code, message, body);
   return new ApiError(response.status, code, message, body);
