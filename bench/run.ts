@@ -2,10 +2,14 @@
  * `npm run bench`: measures the product on the real local stack and writes
  * bench/results/latest.json. Never part of `npm test`.
  *
- * Three stacks are started in turn (bin/local.ts --in-memory, as tests start
- * it): polling every 250 ms (AWS's rate), every 10 ms (processing overhead
- * only; also used for fan-out and the call counts) and a fresh default one for
- * capacity, so its memory figure is not inflated by earlier scenarios. The
+ * Three stacks are started in turn (bin/local.ts --in-memory --no-watch, as
+ * tests start it): polling every 250 ms (AWS's rate), every 10 ms (processing
+ * overhead only; also used for fan-out and the call counts) and a fresh
+ * default one for capacity, so its memory figure is not inflated by earlier
+ * scenarios. Latency at 250 ms and fan-out are measured once more on a stack
+ * with `--runtime inprocess` (the handlers in the emulator's process), the
+ * baseline the isolated runtime is compared with; `reload` runs a watching
+ * stack from a scratch copy of the project and edits a handler there. The
  * load generator (HTTP writers + WebSocket receivers) is a separate child
  * process; the broadcaster call counts run the real broadcaster code in this
  * process.
@@ -14,7 +18,7 @@
  *   npm run bench -- --only calls,web  some scenarios, writes bench/results/partial.tmp
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -25,7 +29,7 @@ import { buildWeb } from '../web/build.js';
 import { broadcastOnce, type BroadcastRun } from './broadcaster-calls.js';
 import { measureBundles } from './bundles.js';
 import { LoadGenerator } from './load-generator-client.js';
-import { stackMemory, waitForQuiet } from './process-memory.js';
+import { cpuMs, rssMb, stackMemory, waitForQuiet } from './process-memory.js';
 import { PRICE_SOURCES, usdPerMillionUpdates, type CostLines } from './pricing.js';
 import type { Endpoints, FanoutResult, LatencyResult, OpenResult, RampResult, ReceivedResult } from './protocol.js';
 import { printTable, TARGETS, type CostByConnections, type Results } from './report.js';
@@ -35,7 +39,7 @@ import { measureWebReload } from './web-reload.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const SCENARIOS = ['bundle', 'web', 'latency', 'fanout', 'calls', 'cost', 'sync', 'capacity'] as const;
+const SCENARIOS = ['bundle', 'web', 'latency', 'fanout', 'calls', 'cost', 'sync', 'capacity', 'reload'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values: args } = parseArgs({ options: { only: { type: 'string' } }, strict: true });
@@ -73,6 +77,12 @@ const PARAMS = {
     users: 5,
     recordsPerUser: 20,
     coalescingOff: 'the same broadcaster with frameMaxBytes 1: every event its own frame (one post per event per connection)',
+  },
+  reload: {
+    trials: 5,
+    edit: 'append an `export const benchReload<n> = <n>;` line to lambdas/tasks-api.ts of a scratch copy of the project (the entry keeps its exports, so the bundle changes)',
+    measured:
+      'file written → the first GET /tasks answered after the stack reports the reload done (stats polled every 5 ms), i.e. save → serving new code; median of the trials',
   },
   capacity: {
     idleConnections: 5_000,
@@ -207,13 +217,18 @@ async function webScenario(): Promise<void> {
   }
 }
 
-async function latencyScenario(gen: LoadGenerator, stack: RunningStack, pollIntervalMs: number): Promise<LatencyResult> {
+async function latencyScenario(
+  gen: LoadGenerator,
+  stack: RunningStack,
+  pollIntervalMs: number,
+  runtime: 'isolated' | 'inprocess' = 'isolated',
+): Promise<LatencyResult> {
   const p = PARAMS.latency;
   const result = await gen.run<LatencyResult>({
     cmd: 'latency',
     params: {
       endpoints: endpointsOf(stack),
-      label: `bench-${runId}-lat${pollIntervalMs}`,
+      label: `bench-${runId}-lat${pollIntervalMs}${runtime === 'inprocess' ? '-inprocess' : ''}`,
       users: p.users,
       connectionsPerUser: p.connectionsPerUser,
       writesPerSecond: p.writesPerSecond,
@@ -233,16 +248,35 @@ async function latencyScenario(gen: LoadGenerator, stack: RunningStack, pollInte
     write_errors: result.writeErrors,
     achieved_writes_per_s: result.achievedWritesPerSecond,
     write_round_trip: result.writeRoundTrip,
-    parameters: { ...p, pollIntervalMs, connections: p.users * p.connectionsPerUser },
+    parameters: { ...p, pollIntervalMs, connections: p.users * p.connectionsPerUser, runtime },
   };
   return result;
 }
+
+/** Process ids of one function's workers in an isolated stack (none in-process). */
+async function workerPids(stack: RunningStack, fn?: FunctionName): Promise<number[]> {
+  const stats = (await (await fetch(stack.info.statsUrl)).json()) as {
+    lambda: { workerPids?: number[]; functions?: Record<string, { pids: number[] }> };
+  };
+  return fn ? (stats.lambda.functions?.[fn]?.pids ?? []) : (stats.lambda.workerPids ?? []);
+}
+
+const totalCpuMs = (pids: number[]) =>
+  pids.reduce((sum, pid) => {
+    try {
+      return sum + cpuMs(pid);
+    } catch {
+      return sum; // the worker ended meanwhile
+    }
+  }, 0);
 
 async function fanoutScenario(gen: LoadGenerator, stack: RunningStack): Promise<void> {
   const p = PARAMS.fanout;
   results.fanout ??= {} as NonNullable<Results['fanout']>;
   for (const connections of p.connections) {
     await waitForQuiet(stack.info.pid);
+    const broadcasterPids = await workerPids(stack, 'broadcaster');
+    const broadcasterCpuBefore = totalCpuMs(broadcasterPids);
     const r = await gen.run<FanoutResult>({
       cmd: 'fanout',
       params: {
@@ -257,14 +291,113 @@ async function fanoutScenario(gen: LoadGenerator, stack: RunningStack): Promise<
     if (r.openFailures > 0) throw new Error(`${r.openFailures} of ${connections} sockets failed to open`);
     const incomplete = r.trials.filter((t) => t.delivered !== connections);
     if (incomplete.length > 0) throw new Error(`fan-out to ${connections}: a trial reached only ${incomplete[0]!.delivered}`);
+    // One warm-up write and the trials, each one broadcaster invocation.
+    const broadcasterCpuMs = round((totalCpuMs(broadcasterPids) - broadcasterCpuBefore) / (p.trials + 1));
     results.fanout[`c${connections}` as 'c100' | 'c1000'] = {
       last_ms: r.lastMs,
       first_ms: r.firstMs,
       trials: r.trials,
       open_ms: r.openMs,
       stack_cpu_ms: r.stackCpuMs,
+      ...(broadcasterPids.length > 0 ? { broadcaster_cpu_ms: broadcasterCpuMs } : {}),
       parameters: { connections, users: 1, trials: p.trials, openConcurrency: p.openConcurrency, pollIntervalMs: p.pollIntervalMs, measured: p.measured },
     };
+  }
+}
+
+/** The same fan-out to 1,000 sockets on an in-process stack: the baseline of the isolated runtime. */
+async function fanoutInProcessScenario(gen: LoadGenerator, stack: RunningStack): Promise<void> {
+  const p = PARAMS.fanout;
+  await waitForQuiet(stack.info.pid);
+  const r = await gen.run<FanoutResult>({
+    cmd: 'fanout',
+    params: {
+      endpoints: endpointsOf(stack),
+      label: `bench-${runId}-fan-inprocess`,
+      stackPid: stack.info.pid,
+      connections: 1000,
+      trials: p.trials,
+      openConcurrency: p.openConcurrency,
+    },
+  });
+  if (r.openFailures > 0) throw new Error(`${r.openFailures} of 1000 sockets failed to open`);
+  const c1000 = results.fanout?.c1000;
+  if (!c1000) throw new Error('the isolated fan-out did not run');
+  Object.assign(c1000, {
+    inprocess_last_ms: r.lastMs,
+    inprocess_first_ms: r.firstMs,
+    inprocess_stack_cpu_ms: r.stackCpuMs,
+    inprocess_trials: r.trials,
+  });
+}
+
+/**
+ * Save → serving of one handler under npm start's watch, on a scratch copy of
+ * the project (so no file of the working tree is touched): append a line to
+ * lambdas/tasks-api.ts, then wait until the stack reports the reload and
+ * time the first request after it.
+ */
+async function reloadScenario(): Promise<void> {
+  const p = PARAMS.reload;
+  const copy = await mkdtemp(path.join(os.tmpdir(), 'bench-reload-'));
+  try {
+    for (const entry of ['bin', 'lib', 'local', 'lambdas', 'web', 'package.json', 'tsconfig.json']) {
+      await cp(path.join(projectRoot, entry), path.join(copy, entry), {
+        recursive: true,
+        filter: (source) => !/[/\\](?:dist|node_modules)$/.test(source),
+      });
+    }
+    await symlink(path.join(projectRoot, 'node_modules'), path.join(copy, 'node_modules'), 'dir');
+    const stack = await startLocalStack([], 120_000, { watch: true, root: copy });
+    try {
+      const token = (await (await fetch(stack.info.tokenUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: `bench-${runId}-reload` }),
+      })).json()) as { token: string };
+      const list = async () => {
+        const res = await fetch(`${stack.info.apiUrl}/tasks`, { headers: { authorization: `Bearer ${token.token}` } });
+        if (res.status !== 200) throw new Error(`GET /tasks answered ${res.status}`);
+        await res.arrayBuffer();
+      };
+      type Reload = { changedAt: number; servingAt: number; ms: number; builtAt: number; functions: string[]; failed: string[] };
+      const lastReload = async () => ((await (await fetch(stack.info.statsUrl)).json()) as { lambda: { lastReload: Reload | null } }).lambda.lastReload;
+      await list();
+      const trials: Array<{ save_to_serving_ms: number; runtime_ms: number; build_ms: number; functions: string[] }> = [];
+      for (let i = 1; i <= p.trials; i++) {
+        await waitForQuiet(stack.info.pid);
+        const savedAt = Date.now();
+        await appendFile(path.join(copy, 'lambdas/tasks-api.ts'), `\nexport const benchReload${i} = ${i};\n`);
+        const deadline = savedAt + 30_000;
+        let record = await lastReload();
+        while (!record || record.changedAt < savedAt) {
+          if (Date.now() > deadline) throw new Error('no reload reported within 30 s');
+          await sleep(5);
+          record = await lastReload();
+        }
+        if (!record.functions.includes('tasksApi')) throw new Error(`trial ${i}: tasksApi was not reloaded (${JSON.stringify(record)})`);
+        await list();
+        trials.push({
+          save_to_serving_ms: Date.now() - savedAt,
+          runtime_ms: record.ms,
+          build_ms: record.builtAt - record.changedAt,
+          functions: record.functions,
+        });
+      }
+      const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+      results.reload = {
+        handler_ms: median(trials.map((t) => t.save_to_serving_ms)),
+        runtime_ms: median(trials.map((t) => t.runtime_ms)),
+        build_ms: median(trials.map((t) => t.build_ms)),
+        trials,
+        parameters: { ...p, function: 'tasksApi' },
+      };
+      log(`reload: save → serving ${results.reload.handler_ms} ms (rebuild ${results.reload.build_ms} ms), median of ${p.trials}`);
+    } finally {
+      await stack.stop();
+    }
+  } finally {
+    await rm(copy, { recursive: true, force: true });
   }
 }
 
@@ -419,6 +552,8 @@ async function capacityScenario(gen: LoadGenerator, stack: RunningStack): Promis
   const p = PARAMS.capacity;
   await waitForQuiet(stack.info.pid);
   const baseline = stackMemory(stack.info.pid);
+  const workersRssMb = async () => round((await workerPids(stack)).reduce((sum, pid) => sum + rssMb(pid), 0), 1);
+  const baselineWorkers = await workersRssMb();
   const perUser = p.idleConnections / p.idleUsers;
   const opened = await gen.run<OpenResult>({
     cmd: 'open',
@@ -430,7 +565,12 @@ async function capacityScenario(gen: LoadGenerator, stack: RunningStack): Promis
   });
   await waitForQuiet(stack.info.pid);
   const loaded = stackMemory(stack.info.pid);
-  log(`${opened.opened} idle sockets open in ${(opened.ms / 1000).toFixed(1)} s; emulator RSS ${baseline.emulatorMb} → ${loaded.emulatorMb} MB`);
+  const loadedWorkers = await workersRssMb();
+  const workerCount = (await workerPids(stack)).length;
+  log(
+    `${opened.opened} idle sockets open in ${(opened.ms / 1000).toFixed(1)} s; emulator RSS ${baseline.emulatorMb} → ${loaded.emulatorMb} MB; ` +
+      `${workerCount} Lambda workers ${baselineWorkers} → ${loadedWorkers} MB`,
+  );
 
   const ramp = await gen.run<RampResult>({
     cmd: 'ramp',
@@ -450,6 +590,9 @@ async function capacityScenario(gen: LoadGenerator, stack: RunningStack): Promis
   results.capacity = {
     idle_5000_rss_mb: opened.opened === p.idleConnections ? loaded.emulatorMb : null,
     idle_5000_java_rss_mb: loaded.javaMb,
+    idle_5000_worker_rss_mb: opened.opened === p.idleConnections ? loadedWorkers : null,
+    idle_5000_workers: workerCount,
+    baseline_worker_rss_mb: baselineWorkers,
     baseline_rss_mb: baseline.emulatorMb,
     baseline_java_rss_mb: baseline.javaMb,
     idle_opened: opened.opened,
@@ -460,7 +603,7 @@ async function capacityScenario(gen: LoadGenerator, stack: RunningStack): Promis
     ramp: ramp.steps,
     parameters: {
       ...p,
-      rss: 'VmRSS of the stack process (the READY pid: gateway emulator, handlers, stream poller, token issuer, web server); DynamoDB Local is a separate Java process, reported apart',
+      rss: 'VmRSS of the stack process (the READY pid: gateway emulator, IAM proxy, stream poller, token issuer, web server); DynamoDB Local (Java) and the Lambda worker processes (sum of their VmRSS) are reported apart',
       idle: `${p.idleUsers} users × ${perUser} sockets, no traffic, read once the stack process is idle (< 20 % of a core over 500 ms) after the last one opened; a fresh stack (default 250 ms polling)`,
       ramp: `one user with ${p.receivers} receiving sockets (the idle sockets stay open); each step writes for ${p.rampStepSeconds} s open loop; the ramp stops at the first step with a lost delivery or write error, or below 90 % of its target rate (the write path saturated); the figure is the highest achieved rate of a step with no lost delivery and no write error`,
     },
@@ -489,6 +632,14 @@ async function main(): Promise<void> {
       await scenario('latency poll250', () =>
         withStack('poll250', ['--poll-interval-ms', '250'], async (stack) => void (await latencyScenario(gen, stack, 250))),
       );
+      await scenario('latency poll250 inprocess', () =>
+        withStack('poll250 inprocess', ['--poll-interval-ms', '250', '--runtime', 'inprocess'], async (stack) => {
+          const isolated = results.latency?.poll250;
+          const baseline = await latencyScenario(gen, stack, 250, 'inprocess');
+          // latencyScenario overwrote poll250 with the baseline's figures: keep the isolated ones, add the baseline's p99.
+          if (isolated) results.latency!.poll250 = { ...isolated, inprocess_p99_ms: baseline.delivery.p99_ms };
+        }),
+      );
     }
     let tasksApiMs: number | undefined;
     if (only.has('latency') || only.has('fanout') || only.has('calls') || only.has('cost')) {
@@ -511,12 +662,18 @@ async function main(): Promise<void> {
         }),
       );
     }
+    if (only.has('fanout')) {
+      await scenario('fan-out inprocess', () =>
+        withStack('poll10 inprocess', ['--poll-interval-ms', '10', '--runtime', 'inprocess'], (stack) => fanoutInProcessScenario(gen, stack)),
+      );
+    }
     if (only.has('sync')) {
       await scenario('sync', () => withStack('sync', [], (stack) => syncScenario(stack)));
     }
     if (only.has('capacity')) {
       await scenario('capacity', () => withStack('capacity', [], (stack) => capacityScenario(gen, stack)));
     }
+    if (only.has('reload')) await scenario('reload', reloadScenario);
   } finally {
     await gen.stop();
   }
