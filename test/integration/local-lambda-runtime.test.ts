@@ -239,7 +239,7 @@ describe('reload', () => {
     }
   }, 60_000);
 
-  it('reports a change under a watched directory once per burst of writes', async () => {
+  it('reports a file changed under a watched directory, with its absolute path', async () => {
     const root = await tempDir('lambda-watch-');
     await mkdir(path.join(root, 'nested'));
     const seen: string[][] = [];
