@@ -132,7 +132,7 @@ export function createBroadcaster({
     const users = new Map<string, UserBatch>();
 
     records.forEach((record, index) => {
-      let parsed;
+      let parsed: ReturnType<typeof parseTaskRecord>;
       try {
         parsed = parseTaskRecord(record);
       } catch (err) {

@@ -143,7 +143,7 @@ describe('change feed under lost events', () => {
       connectionIds.push((await hello(socket)).connectionId);
       clients.push(new HeartbeatClient(socket, json, listed.body.syncToken!));
     }
-    clients.forEach((c) => c.start());
+    for (const client of clients) client.start();
     const before = await stats();
 
     const ids: string[] = [];
@@ -169,7 +169,7 @@ describe('change feed under lost events', () => {
         until('the client to hold the server state', async () => JSON.stringify(client.replica.live()) === JSON.stringify(truth) && Date.now() - lastWriteAt, 30_000, 50),
       ),
     );
-    clients.forEach((c) => c.stop());
+    for (const client of clients) client.stop();
     const after = await stats();
     const dropped = after.websocket.droppedPosts - before.websocket.droppedPosts;
 

@@ -32,7 +32,9 @@ describe('cdk-nag (AwsSolutions and Serverless packs)', () => {
   afterEach(() => {
     vi.restoreAllMocks();
   });
-  afterAll(() => builds.forEach((b) => b.cleanup()));
+  afterAll(() => {
+    for (const build of builds) build.cleanup();
+  });
 
   it('leaves no unacknowledged error or warning, and CDK itself warns about nothing', () => {
     const synth = synthesize();

@@ -246,7 +246,7 @@ describe('change feed', () => {
       for (let i = 0; i < 12; i++) {
         const target = seeded[(w + i) % seeded.length]!;
         const op = (w + i) % 4;
-        let res;
+        let res: Awaited<ReturnType<Api>>;
         if (op === 0) res = await api('POST', '/tasks', { title: `w${w}-${i}` });
         else if (op === 1) res = await api('PUT', `/tasks/${target}`, { description: `w${w}-${i}` });
         else if (op === 2) res = await api('PATCH', `/tasks/${target}/complete`, { completed: i % 2 === 0 });

@@ -18,7 +18,7 @@ function recorder(): MetricsRecorder & { values: Record<string, number[]> } {
   return {
     values,
     addMetric(name, _unit, value) {
-      (values[name] ??= []).push(value);
+      values[name] = [...(values[name] ?? []), value];
     },
   };
 }

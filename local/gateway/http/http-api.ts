@@ -144,7 +144,7 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
       port,
     });
 
-    let response;
+    let response: ReturnType<typeof mapLambdaResult>;
     try {
       response = mapLambdaResult(await invoke(match.route.fn, event));
     } catch (error) {

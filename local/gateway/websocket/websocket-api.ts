@@ -338,7 +338,7 @@ export async function startWebSocketApi(options: WebSocketApiOptions): Promise<W
       }
       const event = buildAuthorizerEvent(facts);
       const started = Date.now();
-      let decision;
+      let decision: ReturnType<typeof evaluateAuthorizerResult>;
       try {
         decision = evaluateAuthorizerResult(await authorize(event), event.methodArn);
       } catch (error) {
