@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { build as esbuild } from 'esbuild';
 import {
@@ -139,6 +139,8 @@ export async function createLambdaRuntime(options: LambdaRuntimeOptions): Promis
   const names = Object.keys(definitions) as FunctionName[];
   const runtimeDir = path.join(options.outRoot, 'runtime');
   const bootstrapFile = path.join(runtimeDir, 'bootstrap.mjs');
+  // Bundles of an earlier start (generations count from 1 again) are never loaded again.
+  await rm(options.outRoot, { recursive: true, force: true });
   await mkdir(runtimeDir, { recursive: true });
   await esbuild({
     entryPoints: [path.join(import.meta.dirname, 'bootstrap.ts')],
