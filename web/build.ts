@@ -1,8 +1,10 @@
 /**
  * Builds the static dashboard into web/dist: index.html, app-<hash>.js,
- * styles-<hash>.css and separate source maps. Hashed names let CloudFront
- * and browsers cache assets forever; only index.html and config.json must be
- * revalidated.
+ * styles-<hash>.css, separate source maps, and the unhashed favicon.svg,
+ * manifest.webmanifest and sw.js (the service worker for offline starts).
+ * Hashed names let CloudFront and browsers cache assets forever; only
+ * index.html and config.json must be revalidated (sw.js names no build, see
+ * src/sw.ts).
  *
  * Framework: Preact (~4.5 KB gzipped with hooks) — JSX components and hooks
  * keep the UI code small and readable, at a tenth of React's size, which
@@ -24,6 +26,8 @@ export interface WebBuildResult {
   /** File names (relative to outDir) that index.html loads. */
   jsFile: string;
   cssFile: string;
+  /** The service worker (unhashed), registered by the app after load; not initial JS. */
+  swFile: string;
   /** Every JS file loaded before first render (the entry and its static imports). */
   initialJs: { files: string[]; bytes: number; gzipBytes: number };
   budgetGzipBytes: number;
@@ -74,13 +78,27 @@ export async function buildWeb(options: { outDir?: string } = {}): Promise<WebBu
     .replace('src="app.js"', `src="${jsFile}"`);
   if (!html.includes(jsFile) || !html.includes(cssFile)) throw new Error('index.html no longer references app.js and styles.css');
   await writeFile(path.join(outDir, 'index.html'), html);
-  // Unhashed on purpose: browsers ask for it by name.
+  // Unhashed on purpose: browsers ask for them by name.
   await copyFile(path.join(webDir, 'favicon.svg'), path.join(outDir, 'favicon.svg'));
+  await copyFile(path.join(webDir, 'manifest.webmanifest'), path.join(outDir, 'manifest.webmanifest'));
+  // The service worker (offline start): unhashed too, its URL is its identity. It names no
+  // build (it reads index.html at run time), so a deployment never needs a new worker.
+  await build({
+    entryPoints: [path.join(webDir, 'src/sw.ts')],
+    outfile: path.join(outDir, 'sw.js'),
+    bundle: true,
+    format: 'iife',
+    target: 'es2020',
+    platform: 'browser',
+    minify: true,
+    logLevel: 'warning',
+  });
 
   return {
     outDir,
     jsFile,
     cssFile,
+    swFile: 'sw.js',
     initialJs: { files: initial.map(relative), bytes, gzipBytes },
     budgetGzipBytes: JS_BUDGET_GZIP_BYTES,
     withinBudget: gzipBytes <= JS_BUDGET_GZIP_BYTES,

@@ -37,6 +37,19 @@ describe('web build', () => {
     await expect(readFile(path.join(outDir, 'favicon.svg'), 'utf8')).resolves.toContain('<svg');
   });
 
+  it('adds the web app manifest and an unhashed service worker that is not initial JavaScript', async () => {
+    const html = await readFile(path.join(outDir, 'index.html'), 'utf8');
+    expect(html).toContain('<link rel="manifest" href="manifest.webmanifest" />');
+    const manifest = JSON.parse(await readFile(path.join(outDir, 'manifest.webmanifest'), 'utf8')) as Record<string, unknown>;
+    expect(manifest).toMatchObject({ name: 'Tasks', start_url: './', display: 'standalone' });
+    const sw = await readFile(path.join(outDir, result.swFile), 'utf8');
+    expect(result.swFile).toBe('sw.js');
+    expect(sw).toContain('tasks-shell');
+    // No build hash inside: a deployment never needs a new worker.
+    expect(sw).not.toContain(result.jsFile);
+    expect(result.initialJs.files).not.toContain('sw.js');
+  });
+
   it('emits minified ESM with a separate source map', async () => {
     const js = await readFile(path.join(outDir, result.jsFile), 'utf8');
     const map = JSON.parse(await readFile(path.join(outDir, `${result.jsFile}.map`), 'utf8')) as { sources: string[] };

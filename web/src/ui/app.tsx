@@ -3,6 +3,7 @@ import type { RuntimeConfig } from '../../../lambdas/contract.js';
 import { createCognitoAuth, type CognitoAuth } from '../auth/cognito.js';
 import { createLocalAuth, type LocalAuth } from '../auth/local.js';
 import { loadConfig } from '../config.js';
+import { registerServiceWorker } from '../offline/register.js';
 import { browserLock } from '../lock.js';
 import { browserStorage } from '../storage.js';
 import { Dashboard } from './dashboard.js';
@@ -45,6 +46,16 @@ export function App() {
     boot().then(setBooted, (err: Error) => setBootError(err.message));
   }, [attempt]);
   useEffect(() => booted?.auth.subscribe(() => authChanged(undefined)), [booted]);
+  const [newVersion, setNewVersion] = useState(false);
+  useEffect(() => registerServiceWorker(() => setNewVersion(true)), []);
+  const update = newVersion && (
+    <aside class="update-bar" aria-label="New version" data-testid="new-version">
+      <p>A new version of Tasks is available.</p>
+      <button type="button" onClick={() => location.reload()}>
+        Reload
+      </button>
+    </aside>
+  );
 
   if (bootError) {
     return (
@@ -69,14 +80,18 @@ export function App() {
   }
   const { config, auth } = booted;
   const session = auth.session();
-  if (!session) return <SignIn auth={auth} />;
+  if (!session) {
+    return (
+      <>
+        {update}
+        <SignIn auth={auth} />
+      </>
+    );
+  }
   return (
-    <Dashboard
-      key={session.sub}
-      config={config}
-      auth={auth}
-      session={session}
-      onSignOut={() => auth.signOut()}
-    />
+    <>
+      {update}
+      <Dashboard key={session.sub} config={config} auth={auth} session={session} onSignOut={() => auth.signOut()} />
+    </>
   );
 }
