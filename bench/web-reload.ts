@@ -87,7 +87,13 @@ async function timeCreate(page: Page, title: string): Promise<number> {
     const w = window as unknown as { __create: Promise<number> };
     w.__create = new Promise<number>((resolve) => {
       let start = 0;
-      document.addEventListener('keydown', (e) => e.key === 'Enter' && (start = performance.now()), { capture: true, once: true });
+      document.addEventListener(
+        'keydown',
+        (e) => {
+          if (e.key === 'Enter') start = performance.now();
+        },
+        { capture: true, once: true },
+      );
       const seen = () => [...document.querySelectorAll('[data-testid="task-title"]')].some((el) => el.textContent === title);
       const observer = new MutationObserver(() => {
         if (start > 0 && seen()) {
@@ -106,7 +112,9 @@ async function timeCreate(page: Page, title: string): Promise<number> {
 async function scrollThrough(page: Page): Promise<WebReloadFigures['scroll'] & { longtasks: number }> {
   return page.evaluate(async () => {
     const durations: number[] = [];
-    const observer = new PerformanceObserver((list) => list.getEntries().forEach((e) => durations.push(e.duration)));
+    const observer = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) durations.push(e.duration);
+    });
     observer.observe({ type: 'longtask' });
     const frame = () => new Promise<number>((r) => requestAnimationFrame(r));
     const list = document.querySelector('[data-testid="task-list"]')!;

@@ -27,7 +27,10 @@ const folded = new WeakMap<ViewTask, string>();
 
 function searchText(task: ViewTask): string {
   let text = folded.get(task);
-  if (text === undefined) folded.set(task, (text = fold(`${task.title}\n${task.description}`)));
+  if (text === undefined) {
+    text = fold(`${task.title}\n${task.description}`);
+    folded.set(task, text);
+  }
   return text;
 }
 

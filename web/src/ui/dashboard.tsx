@@ -190,7 +190,9 @@ export function Dashboard({
   const clearCompleted = () => {
     const ids = state.tasks.filter((t) => t.completed).map((t) => t.id);
     if (ids.length === 0) return;
-    updateDrafts((m) => ids.forEach((id) => m.delete(id)));
+    updateDrafts((m) => {
+      for (const id of ids) m.delete(id);
+    });
     const text = `Cleared ${plural(ids.length, 'completed task')}.`;
     showUndo(text, engine.deleteTasks(ids, UNDO_MS));
     announce(`${text} Press U to undo.`);

@@ -60,7 +60,7 @@ export function ShortcutsDialog({ onClose }: { onClose(): void }) {
         </tbody>
       </table>
       <div class="actions">
-        <button type="button" class="primary" onClick={onClose} autoFocus>
+        <button type="button" class="primary" onClick={onClose}>
           Close
         </button>
       </div>

@@ -101,6 +101,7 @@ function Row({ task, online, menu, setMenu, onToggle, onDelete, onEdit, onShowCo
       <label class="check">
         <input type="checkbox" checked={task.completed} aria-labelledby={nameId} onChange={(e) => onToggle(task.id, e.currentTarget.checked)} />
       </label>
+      {/* biome-ignore lint/a11y/noStaticElementInteractions: a mouse shortcut; the keyboard has Enter on the row and the Edit button. */}
       <div class="task-text" onDblClick={() => onEdit(task.id)}>
         <span id={nameId} class="task-title" data-testid="task-title">
           {task.title}
@@ -248,8 +249,8 @@ function Editor({ task, draft, onDraft, onCloseEditor, onSave }: TaskItemProps &
         />
       </div>
       {draft.confirmDiscard ? (
-        <div class="confirm" role="group" aria-labelledby={`discard-${id}`} data-testid="confirm-discard">
-          <p id={`discard-${id}`}>Discard your unsaved changes?</p>
+        <fieldset class="confirm" data-testid="confirm-discard">
+          <legend>Discard your unsaved changes?</legend>
           <div class="actions">
             <button type="button" class="danger" onClick={() => onCloseEditor(id)}>
               Discard changes
@@ -265,7 +266,7 @@ function Editor({ task, draft, onDraft, onCloseEditor, onSave }: TaskItemProps &
               Keep editing
             </button>
           </div>
-        </div>
+        </fieldset>
       ) : (
         <div class="actions">
           <button type="submit" class="primary">
