@@ -476,3 +476,41 @@ describe('applyOps (optimistic view)', () => {
     ]);
   });
 });
+
+describe('Outbox bursts and holds', () => {
+  it('tells the other tabs once per burst of writes (mark all done queues one op per task), with every op stored by then', async () => {
+    const db = userDb();
+    let told = 0;
+    let storedWhenTold = -1;
+    const outbox = outboxOver(db, inTabLock(), () => {
+      told++;
+      void db.listOps().then((ops) => (storedWhenTold = ops.length));
+    });
+    for (let i = 1; i <= 50; i++) outbox.enqueue({ kind: 'complete', taskId: `T${i}`, completed: true, baseVersion: 1 });
+    await outbox.load();
+    await db.listOps();
+    expect(told).toBe(1);
+    expect(storedWhenTold).toBe(50);
+    expect((await reloaded(db)).list().map((op) => op.taskId)).toEqual(Array.from({ length: 50 }, (_, i) => `T${i + 1}`));
+  });
+
+  it('does not send a held op before its hold ends, nor the later ops of its task; other tasks go on', async () => {
+    const api = new FakeTasksApi();
+    api.tasks.set('T1', task());
+    api.tasks.set('T2', task({ id: 'T2' }));
+    let now = Date.parse(T0);
+    const outbox = new Outbox({ store: userDb(), namespace: 'u', lock: inTabLock(), newId: ulidFactory(), now: () => new Date(now) });
+    outbox.enqueue({ kind: 'delete', taskId: 'T1', baseVersion: 1, holdUntil: now + 6000 });
+    outbox.enqueue({ kind: 'complete', taskId: 'T2', completed: true, baseVersion: 1 });
+    const { hooks } = recordingHooks();
+
+    await outbox.replay(sendWith(api), hooks);
+    expect(api.calls.map((c) => `${c.method} ${c.id}`)).toEqual(['PATCH T2']);
+    expect(outbox.nextHoldEnd()).toBe(now + 6000);
+
+    now += 6000;
+    await outbox.replay(sendWith(api), hooks);
+    expect(api.calls.map((c) => `${c.method} ${c.id}`)).toEqual(['PATCH T2', 'DELETE T1']);
+    expect(outbox.nextHoldEnd()).toBeNull();
+  });
+});

@@ -57,6 +57,8 @@ export class Outbox {
   /** This tab's writes not stored yet: op, or null for a removal. */
   private readonly unsaved = new Map<string, Op | null>();
   private tail: Promise<unknown> = Promise.resolve();
+  /** Writes asked for and not finished. */
+  private writing = 0;
 
   constructor(private readonly options: OutboxOptions) {
     this.lockName = `tasks.outbox.${options.namespace}.replay`;
@@ -233,12 +235,17 @@ export class Outbox {
   /** Shown at once (list), stored in order; rejects when storing failed (the op then lives in memory only). */
   private write(opId: string, op: Op | null): Promise<void> {
     this.unsaved.set(opId, op);
+    this.writing++;
     return this.queue(async () => {
-      if (op) await this.options.store.putOp(op);
-      else await this.options.store.removeOp(opId);
-      this.stored = op ? [...this.stored.filter((o) => o.opId !== opId), op].sort((a, b) => (a.opId < b.opId ? -1 : 1)) : this.stored.filter((o) => o.opId !== opId);
-      if (this.unsaved.get(opId) === op) this.unsaved.delete(opId);
-      this.options.onStored?.();
+      try {
+        if (op) await this.options.store.putOp(op);
+        else await this.options.store.removeOp(opId);
+        this.stored = withOp(this.stored, opId, op);
+        if (this.unsaved.get(opId) === op) this.unsaved.delete(opId);
+      } finally {
+        // Once per burst (mark all done queues an op per task): the other tabs re-read the whole outbox.
+        if (--this.writing === 0) this.options.onStored?.();
+      }
     });
   }
 
@@ -247,6 +254,17 @@ export class Outbox {
     this.tail = run.catch(() => undefined);
     return run;
   }
+}
+
+/**
+ * `ops` (sorted by opId) with `op` stored under `opId`, or without it (null); a new array, never
+ * the one given (list() hands it out). A new op, the usual case, has the largest id: appended.
+ */
+function withOp(ops: readonly Op[], opId: string, op: Op | null): Op[] {
+  const last = ops[ops.length - 1];
+  if (op && (!last || last.opId < opId)) return [...ops, op];
+  const rest = ops.filter((o) => o.opId !== opId);
+  return op ? [...rest, op].sort((a, b) => (a.opId < b.opId ? -1 : 1)) : rest;
 }
 
 /** Sends an op with the HTTP API; edits carry If-Match with their base version. */
