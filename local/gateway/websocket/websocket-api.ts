@@ -439,7 +439,7 @@ export async function startWebSocketApi(options: WebSocketApiOptions): Promise<W
     managementEndpoint: `${httpOrigin}/${stage}`,
     port,
     connections: () => registry.size,
-    stats: () => ({ ...counters, ...management.stats() }),
+    stats: () => ({ ...counters, ...management.stats(), open: registry.size, socketsPerUser: socketsPerUser(registry) }),
     async close() {
       closing = true;
       clearInterval(sweeper);
@@ -461,4 +461,19 @@ export async function startWebSocketApi(options: WebSocketApiOptions): Promise<W
       });
     },
   };
+}
+
+/**
+ * How many users hold 1, 2, 3, 4 and 5 or more open sockets (the operations
+ * page's histogram): counts only, never a user id.
+ */
+export function socketsPerUser(connections: Iterable<{ authorizer?: { principalId?: unknown } }>): Record<'1' | '2' | '3' | '4' | '5+', number> {
+  const perUser = new Map<unknown, number>();
+  for (const connection of connections) {
+    const user = connection.authorizer?.principalId;
+    perUser.set(user, (perUser.get(user) ?? 0) + 1);
+  }
+  const histogram = { '1': 0, '2': 0, '3': 0, '4': 0, '5+': 0 };
+  for (const count of perUser.values()) histogram[count >= 5 ? '5+' : (String(count) as '1' | '2' | '3' | '4')]++;
+  return histogram;
 }
