@@ -18,7 +18,9 @@ import { CredentialRegistry } from './iam/credentials.js';
 import { createIamRecorder, startDynamoDbProxy, type DynamoDbProxy } from './iam/dynamodb-proxy.js';
 import { mappingProblem, sendCheck } from './iam/event-source-mapping.js';
 import { authorize, type Denial } from './iam/policy.js';
-import { createLambdaRuntime, type EnvironmentValues, type LambdaRuntime } from './lambda/lambda-runtime.js';
+import { createLambdaRuntime, DEFAULT_OUTPUT, type EnvironmentValues, type LambdaRuntime } from './lambda/lambda-runtime.js';
+import { createEmfCollector } from './ops/emf-collector.js';
+import { OPS_PAGE_HTML } from './ops/ops-page.js';
 import { invoke as invokeInProcess } from './lambda/runtime.js';
 import { watchSources } from './lambda/watch.js';
 import { createTokenIssuer, type TokenIssuer } from './auth/token-issuer.js';
@@ -137,8 +139,14 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
     let proxy: DynamoDbProxy | undefined;
     let dynamodbEndpoint: string | undefined;
     let lambdas: LambdaRuntime | undefined;
+    // The handlers' EMF lines feed the operations page (/_local/ops); everything else is printed as before.
+    const ops = createEmfCollector();
     if (mode === 'isolated') {
       lambdas = await createLambdaRuntime({
+        output: (fn, line, stream) => {
+          if (stream === 'stdout' && ops.ingest(line)) return;
+          DEFAULT_OUTPUT(fn, line, stream);
+        },
         projectRoot: options.projectRoot,
         outRoot: path.join(options.stateDir, 'lambda'),
         environmentValues: () => environment,
@@ -170,6 +178,13 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
           '/auth/.well-known/jwks.json': (req, res) => issuer!.handleJwksRequest(req, res),
           // Counters of the emulated AWS parts (fault tests and benchmarks read them; not an AWS API).
           '/_local/stats': (_req, res) => (stats ? sendJson(res, 200, stats()) : sendJson(res, 503, { message: 'starting' })),
+          // The live operations page: the handlers' metrics and the emulators' counters, drawn (not an AWS API).
+          '/_local/ops': (_req, res) => {
+            res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+            res.end(OPS_PAGE_HTML);
+          },
+          '/_local/ops.json': (_req, res) =>
+            stats ? sendJson(res, 200, { ops: ops.snapshot(), stats: stats() }) : sendJson(res, 503, { message: 'starting' }),
         },
         onError: (err) => log(`[web] ${String(err)}`),
       }),
@@ -374,7 +389,7 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
       ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
     };
     const readyMs = Date.now() - startedAt;
-    log(`\nReady in ${(readyMs / 1000).toFixed(1)} s. Dashboard: ${web.url}\n`);
+    log(`\nReady in ${(readyMs / 1000).toFixed(1)} s. Dashboard: ${web.url}  Operations: ${webOrigin}/_local/ops\n`);
 
     return {
       info: {

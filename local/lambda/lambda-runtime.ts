@@ -117,7 +117,8 @@ function lambdaEnvironment(fn: FunctionName, def: FunctionDefinition, taskRoot: 
   };
 }
 
-const DEFAULT_OUTPUT = (fn: FunctionName, line: string, stream: 'stdout' | 'stderr') =>
+/** A function's output line, prefixed with its name, on the runtime's own stdout or stderr. */
+export const DEFAULT_OUTPUT = (fn: FunctionName, line: string, stream: 'stdout' | 'stderr') =>
   (stream === 'stdout' ? process.stdout : process.stderr).write(`[${fn}] ${line}\n`);
 
 /** What makes two definitions of a function need different environments (permissions do not: IAM applies them live). */

@@ -26,7 +26,7 @@ export const OPS_PAGE_HTML = `<!doctype html>
   .figure span { color: var(--muted); font-size: 12px; }
   svg { width: 100%; height: 120px; display: block; }
   svg text { fill: var(--muted); font-size: 10px; }
-  .bar { fill: var(--bar); } .line { fill: none; stroke: var(--bar); stroke-width: 2; } .line.gone { stroke: var(--warn); }
+  .bar { fill: var(--bar); } .line { fill: none; stroke: var(--bar); stroke-width: 2; } .line.events { stroke: var(--warn); } .legend { font-size: 12px; color: var(--muted); } .legend i { display: inline-block; width: 10px; height: 3px; vertical-align: middle; margin: 0 4px 0 8px; }
   .status-ok { color: var(--ok); } .status-bad { color: var(--warn); }
 </style>
 </head>
@@ -50,6 +50,7 @@ export const OPS_PAGE_HTML = `<!doctype html>
       <div class="figure"><b id="rate-writes">0</b><span>writes</span></div>
     </div>
     <svg id="rate-history" role="img" aria-label="Posts and events per second, last minute"></svg>
+    <div class="legend">last minute:<i style="background: var(--bar)"></i>posts<i style="background: var(--warn)"></i>events</div>
   </section>
   <section aria-labelledby="sock-h"><h2 id="sock-h">Open sockets per user</h2>
     <div class="figures"><div class="figure"><b id="sockets-open">0</b><span>open sockets</span></div></div>
@@ -118,7 +119,7 @@ export const OPS_PAGE_HTML = `<!doctype html>
       history.push(ops.rates); if (history.length > 60) history.shift();
       lines($('rate-history'), [
         { cls: '', values: history.map((r) => r.postsDelivered) },
-        { cls: 'gone', values: history.map((r) => r.records) },
+        { cls: 'events', values: history.map((r) => r.records) },
       ]);
       const ws = (stats && stats.websocket) || {};
       $('sockets-open').textContent = ws.open ?? 0;
