@@ -545,6 +545,37 @@ async function syncScenario(stack: RunningStack): Promise<void> {
   });
 }
 
+/**
+ * After `delayMs`, saves a screenshot of the stack's /_local/ops page to
+ * test/artifacts/screenshots/ops-during-bench.png. Never fails the bench: a
+ * missing Chromium is only logged.
+ */
+async function captureOpsPage(stack: RunningStack, delayMs: number): Promise<void> {
+  await sleep(delayMs);
+  try {
+    const { hasChromium, launchBrowser, screenshotsDir } = await import('../test/support/browser.js');
+    if (!hasChromium) {
+      log('ops page screenshot skipped: no Chromium');
+      return;
+    }
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+      await page.goto(new URL('/_local/ops', stack.info.webUrl).href);
+      await page.waitForFunction(() => Number(document.getElementById('lag-count')?.textContent) > 0, undefined, { timeout: 10_000 });
+      await sleep(2_500); // a few refreshes, so the minute of history has points
+      await mkdir(screenshotsDir, { recursive: true });
+      const file = path.join(screenshotsDir, 'ops-during-bench.png');
+      await page.screenshot({ path: file });
+      log(`ops page under load: ${path.relative(projectRoot, file)}`);
+    } finally {
+      await browser.close();
+    }
+  } catch (err) {
+    log(`ops page screenshot failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
 const roundLines = (lines: CostLines): CostLines =>
   Object.fromEntries(Object.entries(lines).map(([k, v]) => [k, round(v, 4)])) as CostLines;
 
@@ -647,8 +678,11 @@ async function main(): Promise<void> {
         withStack('poll10', ['--poll-interval-ms', '10'], async (stack) => {
           if (only.has('latency')) {
             await scenario('latency poll10', async () => {
+              // The operations page while the load runs (issue 14): a picture, taken mid-run.
+              const picture = captureOpsPage(stack, 12_000);
               const r = await latencyScenario(gen, stack, 10);
               tasksApiMs = Math.ceil(r.writeRoundTrip.p50_ms);
+              await picture;
             });
           }
           if (only.has('fanout')) {
