@@ -21,7 +21,11 @@ for (const [file, figures] of Object.entries(summary)) {
 const pct = (covered, total) => (total === 0 ? '—' : `${((100 * covered) / total).toFixed(1)} %`);
 console.log('coverage by folder (lines, branches; V8, in the test process only):');
 for (const [folder, f] of [...folders].sort()) {
-  console.log(`  ${folder.padEnd(10)} ${pct(f.linesCovered, f.lines).padStart(8)} lines  ${pct(f.branchesCovered, f.branches).padStart(8)} branches  (${f.files} files)`);
+  console.log(
+    `  ${folder.padEnd(10)} ${pct(f.linesCovered, f.lines).padStart(8)} lines  ${pct(f.branchesCovered, f.branches).padStart(8)} branches  (${f.files} files)`,
+  );
 }
 const t = summary.total;
-console.log(`  ${'total'.padEnd(10)} ${pct(t.lines.covered, t.lines.total).padStart(8)} lines  ${pct(t.branches.covered, t.branches.total).padStart(8)} branches`);
+console.log(
+  `  ${'total'.padEnd(10)} ${pct(t.lines.covered, t.lines.total).padStart(8)} lines  ${pct(t.branches.covered, t.branches.total).padStart(8)} branches`,
+);

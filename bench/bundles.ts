@@ -116,9 +116,21 @@ export async function measureBundles(projectRoot: string, runs = 10, sourceMapRu
       const entry = path.join(projectRoot, definition.entry);
       // index.mjs, the file name CDK gives an ESM bundle.
       const file = path.join(outDir, fn, 'index.mjs');
-      const { metafile } = await build({ ...DEPLOYED_BUNDLING, entryPoints: [entry], outfile: file, metafile: true, logLevel: 'error' });
+      const { metafile } = await build({
+        ...DEPLOYED_BUNDLING,
+        entryPoints: [entry],
+        outfile: file,
+        metafile: true,
+        logLevel: 'error',
+      });
       const externalFile = path.join(outDir, `${fn}-sdk-external`, 'index.mjs');
-      await build({ ...DEPLOYED_BUNDLING, external: ['@aws-sdk/*'], entryPoints: [entry], outfile: externalFile, logLevel: 'error' });
+      await build({
+        ...DEPLOYED_BUNDLING,
+        external: ['@aws-sdk/*'],
+        entryPoints: [entry],
+        outfile: externalFile,
+        logLevel: 'error',
+      });
       built.push({
         fn,
         file,

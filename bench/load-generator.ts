@@ -353,7 +353,11 @@ process.on('message', (request: Request) => {
   execute(request.command).then(
     (result) => process.send!({ id: request.id, ok: true, result } satisfies Reply),
     (err: unknown) =>
-      process.send!({ id: request.id, ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) } satisfies Reply),
+      process.send!({
+        id: request.id,
+        ok: false,
+        error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+      } satisfies Reply),
   );
 });
 process.on('disconnect', () => process.exit(0));

@@ -52,10 +52,13 @@ export interface UpdateCostAssumptions {
 }
 
 /** Dollars for one million task updates, by line item. */
-export type CostLines = Record<'httpApi' | 'tasksLambda' | 'dynamoWrite' | 'stream' | 'broadcasterLambda' | 'connectionQueries' | 'wsMessages' | 'total', number>;
+export type CostLines = Record<
+  'httpApi' | 'tasksLambda' | 'dynamoWrite' | 'stream' | 'broadcasterLambda' | 'connectionQueries' | 'wsMessages' | 'total',
+  number
+>;
 
 const gb = (mb: number) => mb / 1024;
-const lambdaUsd = (ms: number, memoryMb: number) => Math.ceil(ms) / 1000 * gb(memoryMb) * PRICES.lambdaArmPerGbSecond;
+const lambdaUsd = (ms: number, memoryMb: number) => (Math.ceil(ms) / 1000) * gb(memoryMb) * PRICES.lambdaArmPerGbSecond;
 
 /**
  * Cost of one million updates: every update is one HTTP API request, one
@@ -70,8 +73,7 @@ export function usdPerMillionUpdates(batch: BatchCalls, assume: UpdateCostAssump
     tasksLambda: PRICES.lambdaPerRequest + lambdaUsd(assume.tasksApiMs, FUNCTIONS.tasksApi.memoryMb),
     dynamoWrite: assume.writeRequestUnits * PRICES.dynamoWriteRequestUnit,
     stream: PRICES.dynamoStreamReadByLambda,
-    broadcasterLambda:
-      (PRICES.lambdaPerRequest + lambdaUsd(batch.broadcasterMs, FUNCTIONS.broadcaster.memoryMb)) / batch.records,
+    broadcasterLambda: (PRICES.lambdaPerRequest + lambdaUsd(batch.broadcasterMs, FUNCTIONS.broadcaster.memoryMb)) / batch.records,
     connectionQueries: (batch.readRequestUnits * PRICES.dynamoReadRequestUnit) / batch.records,
     wsMessages: (batch.messageUnits * PRICES.wsMessage) / batch.records,
   };

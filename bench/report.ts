@@ -261,7 +261,9 @@ function latencySection(poll: 'poll250' | 'poll10', title: string): Section {
       ms(`latency.${poll}.p99_ms`),
       ms(`latency.${poll}.max_ms`),
       ms(`latency.${poll}.write_round_trip.p50_ms`, () => 'write round trip, for context'),
-      ...(poll === 'poll250' ? [ms('latency.poll250.inprocess_p99_ms', () => 'baseline: handlers in the emulator process (--runtime inprocess)')] : []),
+      ...(poll === 'poll250'
+        ? [ms('latency.poll250.inprocess_p99_ms', () => 'baseline: handlers in the emulator process (--runtime inprocess)')]
+        : []),
     ],
   };
 }
@@ -278,7 +280,9 @@ const SECTIONS: Section[] = [
       ms('fanout.c1000.last_ms', (r) =>
         r.fanout
           ? `stack process CPU ${r.fanout.c1000.stack_cpu_ms} ms per trial` +
-            (r.fanout.c1000.broadcaster_cpu_ms !== undefined ? `, broadcaster worker ${r.fanout.c1000.broadcaster_cpu_ms} ms` : '')
+            (r.fanout.c1000.broadcaster_cpu_ms !== undefined
+              ? `, broadcaster worker ${r.fanout.c1000.broadcaster_cpu_ms} ms`
+              : '')
           : '',
       ),
       ms('fanout.c1000.inprocess_last_ms', (r) =>
@@ -304,7 +308,8 @@ const SECTIONS: Section[] = [
   },
   {
     title: '4. Cost per million updates, change feed included (us-east-1 list prices; coalescing on / off)',
-    params: () => 'batches of 100 updates from 5 users × 20, each user with c connections; see cost.parameters for every assumption',
+    params: () =>
+      'batches of 100 updates from 5 users × 20, each user with c connections; see cost.parameters for every assumption',
     rows: (['c1', 'c10', 'c100'] as const).map((c) => ({
       key: `cost.usd_per_million_updates.${c}`,
       unit: 'usd' as Unit,
@@ -333,7 +338,8 @@ const SECTIONS: Section[] = [
       {
         key: 'capacity.idle_5000_worker_rss_mb',
         unit: 'MB',
-        note: (r) => `${r.capacity?.idle_5000_workers ?? '?'} Lambda worker processes, summed (${r.capacity?.baseline_worker_rss_mb ?? '?'} MB before the sockets)`,
+        note: (r) =>
+          `${r.capacity?.idle_5000_workers ?? '?'} Lambda worker processes, summed (${r.capacity?.baseline_worker_rss_mb ?? '?'} MB before the sockets)`,
       },
       { key: 'capacity.writes_per_s_no_loss', unit: 'rate', note: rampNote },
     ],
@@ -345,26 +351,36 @@ const SECTIONS: Section[] = [
   },
   {
     title: '8. Catch-up with 10,000 tasks and one change (full list vs change feed)',
-    params: () => 'one user, 10,000 tasks, pages of 100; then one PUT; ms = median of 5; read units = DynamoDB ConsumedCapacity of the same handler code',
+    params: () =>
+      'one user, 10,000 tasks, pages of 100; then one PUT; ms = median of 5; read units = DynamoDB ConsumedCapacity of the same handler code',
     rows: [
       { key: 'sync.full_10k.requests', unit: 'count' },
       { key: 'sync.full_10k.bytes', unit: 'bytes' },
       ms('sync.full_10k.ms'),
       { key: 'sync.full_10k.read_units', unit: 'count' },
       { key: 'sync.catchup_10k.requests', unit: 'count' },
-      { key: 'sync.catchup_10k.bytes', unit: 'bytes', note: (r: Results) => `${r.sync?.catchup_10k.changes ?? '?'} change(s) answered` },
+      {
+        key: 'sync.catchup_10k.bytes',
+        unit: 'bytes',
+        note: (r: Results) => `${r.sync?.catchup_10k.changes ?? '?'} change(s) answered`,
+      },
       ms('sync.catchup_10k.ms'),
       { key: 'sync.catchup_10k.read_units', unit: 'count' },
       ms('web.reload_10k_ms', () => 'Chromium: reload → first row in the DOM, from IndexedDB'),
       ms('web.render_10k_ms', () => 'reload → rows fill the viewport, next frame'),
       ms('web.create_visible_10k_ms', () => 'Enter → new row in the DOM (median of 5)'),
-      { key: 'web.scroll_longtasks_10k', unit: 'count', note: () => 'long tasks (> 50 ms) scrolling top → end, a viewport per frame' },
+      {
+        key: 'web.scroll_longtasks_10k',
+        unit: 'count',
+        note: () => 'long tasks (> 50 ms) scrolling top → end, a viewport per frame',
+      },
       ms('web.search_10k_ms', () => 'slowest keystroke of "task 01234": input → next frame'),
     ],
   },
   {
     title: '9. Local Lambda runtime (isolated worker processes)',
-    params: () => 'npm start with its watch, on a scratch copy of the project; a line appended to lambdas/tasks-api.ts; median of 5',
+    params: () =>
+      'npm start with its watch, on a scratch copy of the project; a line appended to lambdas/tasks-api.ts; median of 5',
     rows: [
       ms('reload.handler_ms', () => 'save → first request served by the new code'),
       ms('reload.build_ms', () => 'file event → bundle rebuilt (incremental esbuild)'),
@@ -384,7 +400,9 @@ const bundleDetails = (r: Results, fn: FunctionName): BundleDetails | undefined 
 
 function sdkExternalNote(r: Results, fn: FunctionName): string {
   const d = bundleDetails(r, fn);
-  return d?.bytes_with_aws_sdk_external !== undefined ? `${format(d.bytes_with_aws_sdk_external, 'bytes')} with @aws-sdk external` : '';
+  return d?.bytes_with_aws_sdk_external !== undefined
+    ? `${format(d.bytes_with_aws_sdk_external, 'bytes')} with @aws-sdk external`
+    : '';
 }
 
 function importNote(r: Results, fn: FunctionName): string {
@@ -398,7 +416,8 @@ function rampNote(r: Results): string {
   const last = steps.at(-1);
   if (!last) return '';
   if (!last.noLoss) return `at ${last.targetPerSecond}/s: ${last.lost} lost, ${last.writeErrors} write errors`;
-  if (last.saturated) return `no loss at any step; writes saturate at ${last.achievedPerSecond}/s (offered ${last.targetPerSecond}/s)`;
+  if (last.saturated)
+    return `no loss at any step; writes saturate at ${last.achievedPerSecond}/s (offered ${last.targetPerSecond}/s)`;
   return `no loss up to ${last.targetPerSecond}/s, the ramp's end`;
 }
 

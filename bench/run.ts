@@ -197,7 +197,8 @@ async function bundleScenario(): Promise<void> {
     bytes: 'size of index.mjs (the .map file is not counted)',
     import_ms: `median of ${runs} fresh \`node\` processes: time of \`await import(bundle)\` after an empty module warmed the ESM loader; dummy env, no network at import`,
     import_ms_with_source_maps: 'the same with NODE_OPTIONS=--enable-source-maps (as deployed), median of 3',
-    with_aws_sdk_external: "for comparison, the same entry with external: ['@aws-sdk/*'] (CDK's default, the runtime's SDK); its import resolves the SDK from node_modules here, median of 3",
+    with_aws_sdk_external:
+      "for comparison, the same entry with external: ['@aws-sdk/*'] (CDK's default, the runtime's SDK); its import resolves the SDK from node_modules here, median of 3",
   };
   results.bundle = bundle as Results['bundle'];
 }
@@ -300,7 +301,14 @@ async function fanoutScenario(gen: LoadGenerator, stack: RunningStack): Promise<
       open_ms: r.openMs,
       stack_cpu_ms: r.stackCpuMs,
       ...(broadcasterPids.length > 0 ? { broadcaster_cpu_ms: broadcasterCpuMs } : {}),
-      parameters: { connections, users: 1, trials: p.trials, openConcurrency: p.openConcurrency, pollIntervalMs: p.pollIntervalMs, measured: p.measured },
+      parameters: {
+        connections,
+        users: 1,
+        trials: p.trials,
+        openConcurrency: p.openConcurrency,
+        pollIntervalMs: p.pollIntervalMs,
+        measured: p.measured,
+      },
     };
   }
 }
@@ -350,18 +358,21 @@ async function reloadScenario(): Promise<void> {
     await symlink(path.join(projectRoot, 'node_modules'), path.join(copy, 'node_modules'), 'dir');
     const stack = await startLocalStack([], 120_000, { watch: true, root: copy });
     try {
-      const token = (await (await fetch(stack.info.tokenUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username: `bench-${runId}-reload` }),
-      })).json()) as { token: string };
+      const token = (await (
+        await fetch(stack.info.tokenUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ username: `bench-${runId}-reload` }),
+        })
+      ).json()) as { token: string };
       const list = async () => {
         const res = await fetch(`${stack.info.apiUrl}/tasks`, { headers: { authorization: `Bearer ${token.token}` } });
         if (res.status !== 200) throw new Error(`GET /tasks answered ${res.status}`);
         await res.arrayBuffer();
       };
       type Reload = { changedAt: number; servingAt: number; ms: number; builtAt: number; functions: string[]; failed: string[] };
-      const lastReload = async () => ((await (await fetch(stack.info.statsUrl)).json()) as { lambda: { lastReload: Reload | null } }).lambda.lastReload;
+      const lastReload = async () =>
+        ((await (await fetch(stack.info.statsUrl)).json()) as { lambda: { lastReload: Reload | null } }).lambda.lastReload;
       await list();
       const trials: Array<{ save_to_serving_ms: number; runtime_ms: number; build_ms: number; functions: string[] }> = [];
       for (let i = 1; i <= p.trials; i++) {
@@ -375,7 +386,8 @@ async function reloadScenario(): Promise<void> {
           await sleep(5);
           record = await lastReload();
         }
-        if (!record.functions.includes('tasksApi')) throw new Error(`trial ${i}: tasksApi was not reloaded (${JSON.stringify(record)})`);
+        if (!record.functions.includes('tasksApi'))
+          throw new Error(`trial ${i}: tasksApi was not reloaded (${JSON.stringify(record)})`);
         await list();
         trials.push({
           save_to_serving_ms: Date.now() - savedAt,
@@ -392,7 +404,9 @@ async function reloadScenario(): Promise<void> {
         trials,
         parameters: { ...p, function: 'tasksApi' },
       };
-      log(`reload: save → serving ${results.reload.handler_ms} ms (rebuild ${results.reload.build_ms} ms), median of ${p.trials}`);
+      log(
+        `reload: save → serving ${results.reload.handler_ms} ms (rebuild ${results.reload.build_ms} ms), median of ${p.trials}`,
+      );
     } finally {
       await stack.stop();
     }
@@ -402,7 +416,11 @@ async function reloadScenario(): Promise<void> {
 }
 
 /** Waits until the load generator's sockets have received what the broadcasts posted. */
-async function receivedWhen(gen: LoadGenerator, done: (r: ReceivedResult) => boolean, timeoutMs = 10_000): Promise<ReceivedResult> {
+async function receivedWhen(
+  gen: LoadGenerator,
+  done: (r: ReceivedResult) => boolean,
+  timeoutMs = 10_000,
+): Promise<ReceivedResult> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const received = await gen.run<ReceivedResult>({ cmd: 'received' });
@@ -415,7 +433,10 @@ async function callsAndCostScenario(gen: LoadGenerator, stack: RunningStack, tas
   const target = { dynamodbEndpoint: stack.info.dynamodbEndpoint, managementEndpoint: stack.info.managementEndpoint };
   const callUsers = Array.from({ length: PARAMS.calls.users }, (_, i) => `bench-${runId}-calls-${i}`);
   const costUsers = Object.fromEntries(
-    PARAMS.cost.connectionsPerUser.map((c) => [c, Array.from({ length: PARAMS.cost.users }, (_, i) => `bench-${runId}-cost${c}-${i}`)]),
+    PARAMS.cost.connectionsPerUser.map((c) => [
+      c,
+      Array.from({ length: PARAMS.cost.users }, (_, i) => `bench-${runId}-cost${c}-${i}`),
+    ]),
   ) as Record<number, string[]>;
   const wanted = [
     ...(only.has('calls') ? callUsers.map((username) => ({ username, connections: PARAMS.calls.connectionsPerUser })) : []),
@@ -451,7 +472,7 @@ async function callsAndCostScenario(gen: LoadGenerator, stack: RunningStack, tas
       ...checks,
       parameters: {
         ...p,
-        code: 'createBroadcaster + createConnectionStore + createNotifier/createManagementClient from lambdas/, in the bench process, against the stack\'s DynamoDB Local and @connections',
+        code: "createBroadcaster + createConnectionStore + createNotifier/createManagementClient from lambdas/, in the bench process, against the stack's DynamoDB Local and @connections",
         counting: 'SDK initialize-step middleware on the DynamoDB and ApiGatewayManagementApi clients (calls, not HTTP attempts)',
         connectionsAreReal: 'sockets opened with ws by the load generator; every post reached one',
       },
@@ -473,14 +494,24 @@ async function callsAndCostScenario(gen: LoadGenerator, stack: RunningStack, tas
       for (const u of costUsers[c]!) expectEvents.set(u, 2 * p.recordsPerUser);
       const cost = (run: BroadcastRun) =>
         usdPerMillionUpdates(
-          { records: run.records, readRequestUnits: run.readRequestUnits, messageUnits: run.messageUnits, broadcasterMs: run.durationMs },
+          {
+            records: run.records,
+            readRequestUnits: run.readRequestUnits,
+            messageUnits: run.messageUnits,
+            broadcasterMs: run.durationMs,
+          },
           { tasksApiMs: apiMs, writeRequestUnits: WRITE_REQUEST_UNITS_PER_UPDATE },
         );
       const costOn = cost(runOn);
       const costOff = cost(runOff);
       withoutFeed[`c${c}`] = round(
         usdPerMillionUpdates(
-          { records: runOn.records, readRequestUnits: runOn.readRequestUnits, messageUnits: runOn.messageUnits, broadcasterMs: runOn.durationMs },
+          {
+            records: runOn.records,
+            readRequestUnits: runOn.readRequestUnits,
+            messageUnits: runOn.messageUnits,
+            broadcasterMs: runOn.durationMs,
+          },
           { tasksApiMs: apiMs, writeRequestUnits: 1 },
         ).total,
         2,
@@ -503,10 +534,12 @@ async function callsAndCostScenario(gen: LoadGenerator, stack: RunningStack, tas
         priceSources: PRICE_SOURCES,
         tasksApiMs: `${apiMs} ms billed per write: the median write round trip through the local HTTP API emulator (poll10 run), an upper bound for the handler alone`,
         tasksApiMemoryMb: FUNCTIONS.tasksApi.memoryMb,
-        broadcasterMs: 'broadcaster duration of each batch measured here against the local stack (AWS @connections round trips are slower; duration is under 1 % of the total)',
+        broadcasterMs:
+          'broadcaster duration of each batch measured here against the local stack (AWS @connections round trips are slower; duration is under 1 % of the total)',
         broadcasterMemoryMb: FUNCTIONS.broadcaster.memoryMb,
         writeRequestUnits: `${WRITE_REQUEST_UNITS_PER_UPDATE} per update: the change entry (a Put of ~100 bytes) and the task write (a conditional write of an item under 1 KB); without_feed counts 1`,
-        readRequestUnits: 'as DynamoDB Local reports them for each connections Query (ReturnConsumedCapacity TOTAL, eventually consistent)',
+        readRequestUnits:
+          'as DynamoDB Local reports them for each connections Query (ReturnConsumedCapacity TOTAL, eventually consistent)',
         messages: `each post in ${LIMITS.batchFrameMaxBytes / 1024} KB units; pings and connection minutes are not per update and are left out`,
         coalescingNote:
           'coalescing only saves posts when one user has several updates in the same stream batch (bursts); at one update per batch on and off cost the same',
@@ -540,8 +573,13 @@ async function syncScenario(stack: RunningStack): Promise<void> {
   await scenario('web reload 10k', async () => {
     const reload = await measureWebReload(stack.info.webUrl, username, SYNC_PARAMS.tasks);
     results.web = { ...(results.web ?? ({} as NonNullable<Results['web']>)), ...reload.web };
-    results.sync!.web_reload = { ...reload, parameters: { browser: 'Debian Chromium, headless, playwright-core', measured: 'median of 3 reloads' } };
-    log(`web reload with ${reload.rows_rendered} rows: first row ${reload.reload_10k_ms} ms, all rows ${reload.reload_all_rows_ms} ms`);
+    results.sync!.web_reload = {
+      ...reload,
+      parameters: { browser: 'Debian Chromium, headless, playwright-core', measured: 'median of 3 reloads' },
+    };
+    log(
+      `web reload with ${reload.rows_rendered} rows: first row ${reload.reload_10k_ms} ms, all rows ${reload.reload_all_rows_ms} ms`,
+    );
   });
 }
 
@@ -562,7 +600,9 @@ async function captureOpsPage(stack: RunningStack, delayMs: number): Promise<voi
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
       await page.goto(new URL('/_local/ops', stack.info.webUrl).href);
-      await page.waitForFunction(() => Number(document.getElementById('lag-count')?.textContent) > 0, undefined, { timeout: 10_000 });
+      await page.waitForFunction(() => Number(document.getElementById('lag-count')?.textContent) > 0, undefined, {
+        timeout: 10_000,
+      });
       await sleep(2_500); // a few refreshes, so the minute of history has points
       await mkdir(screenshotsDir, { recursive: true });
       const file = path.join(screenshotsDir, 'ops-during-bench.png');
@@ -583,7 +623,11 @@ async function capacityScenario(gen: LoadGenerator, stack: RunningStack): Promis
   const p = PARAMS.capacity;
   await waitForQuiet(stack.info.pid);
   const baseline = stackMemory(stack.info.pid);
-  const workersRssMb = async () => round((await workerPids(stack)).reduce((sum, pid) => sum + rssMb(pid), 0), 1);
+  const workersRssMb = async () =>
+    round(
+      (await workerPids(stack)).reduce((sum, pid) => sum + rssMb(pid), 0),
+      1,
+    );
   const baselineWorkers = await workersRssMb();
   const perUser = p.idleConnections / p.idleUsers;
   const opened = await gen.run<OpenResult>({
@@ -646,11 +690,15 @@ async function capacityScenario(gen: LoadGenerator, stack: RunningStack): Promis
 async function main(): Promise<void> {
   const noFile = results.meta.ulimitNoFile;
   if (only.has('capacity') && noFile < 2 * PARAMS.capacity.idleConnections + 1_000) {
-    throw new Error(`ulimit -n is ${noFile}; the capacity scenario needs ${2 * PARAMS.capacity.idleConnections + 1_000} (run \`ulimit -n 20000\` first)`);
+    throw new Error(
+      `ulimit -n is ${noFile}; the capacity scenario needs ${2 * PARAMS.capacity.idleConnections + 1_000} (run \`ulimit -n 20000\` first)`,
+    );
   }
   log(`load average ${results.meta.loadAverageAtStart.join(' ')} on ${results.meta.cpus} cores; ulimit -n ${noFile}`);
   if (results.meta.loadAverageAtStart[0]! > results.meta.cpus) {
-    log(`warning: the machine is busy (load ${results.meta.loadAverageAtStart[0]} on ${results.meta.cpus} cores); latency, fan-out and import times will come out high`);
+    log(
+      `warning: the machine is busy (load ${results.meta.loadAverageAtStart[0]} on ${results.meta.cpus} cores); latency, fan-out and import times will come out high`,
+    );
   }
 
   // CPU-bound and timing-sensitive: run before any stack is up.
@@ -698,7 +746,9 @@ async function main(): Promise<void> {
     }
     if (only.has('fanout')) {
       await scenario('fan-out inprocess', () =>
-        withStack('poll10 inprocess', ['--poll-interval-ms', '10', '--runtime', 'inprocess'], (stack) => fanoutInProcessScenario(gen, stack)),
+        withStack('poll10 inprocess', ['--poll-interval-ms', '10', '--runtime', 'inprocess'], (stack) =>
+          fanoutInProcessScenario(gen, stack),
+        ),
       );
     }
     if (only.has('sync')) {

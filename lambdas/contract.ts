@@ -49,9 +49,7 @@ export interface ListTasksResponse {
 }
 
 /** One task's latest state in the change feed (at most one entry per task per response). */
-export type ChangeEntry =
-  | { type: 'upsert'; task: Task }
-  | { type: 'delete'; taskId: string; version: number };
+export type ChangeEntry = { type: 'upsert'; task: Task } | { type: 'delete'; taskId: string; version: number };
 
 /** `GET /tasks/changes?since=<syncToken>&limit=`. */
 export interface ChangesResponse {

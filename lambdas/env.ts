@@ -7,20 +7,12 @@ type EnvKey = keyof typeof ENV;
  * missing one, so a misconfigured function dies at init with a clear message
  * instead of failing on its first request.
  */
-export function readEnv<K extends EnvKey>(
-  required: readonly K[],
-  source: NodeJS.ProcessEnv = process.env,
-): Record<K, string> {
+export function readEnv<K extends EnvKey>(required: readonly K[], source: NodeJS.ProcessEnv = process.env): Record<K, string> {
   const missing = required.filter((key) => !source[ENV[key]]);
   if (missing.length > 0) {
-    throw new Error(
-      `Missing environment variable(s): ${missing.map((key) => ENV[key]).join(', ')}`,
-    );
+    throw new Error(`Missing environment variable(s): ${missing.map((key) => ENV[key]).join(', ')}`);
   }
-  return Object.fromEntries(required.map((key) => [key, source[ENV[key]] as string])) as Record<
-    K,
-    string
-  >;
+  return Object.fromEntries(required.map((key) => [key, source[ENV[key]] as string])) as Record<K, string>;
 }
 
 /** An optional variable, or undefined when unset or empty. */

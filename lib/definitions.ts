@@ -79,13 +79,7 @@ export const ENV = {
   serviceName: 'POWERTOOLS_SERVICE_NAME',
 } as const;
 
-export type FunctionName =
-  | 'tasksApi'
-  | 'wsAuthorizer'
-  | 'wsConnect'
-  | 'wsDisconnect'
-  | 'wsDefault'
-  | 'broadcaster';
+export type FunctionName = 'tasksApi' | 'wsAuthorizer' | 'wsConnect' | 'wsDisconnect' | 'wsDefault' | 'broadcaster';
 
 /**
  * Queues of the stack. The only one is the stream event source mapping's

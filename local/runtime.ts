@@ -172,8 +172,7 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
         port: options.ports.web,
         webRoot: path.join(options.projectRoot, 'web/dist'),
         routes: {
-          '/config.json': (_req, res) =>
-            config ? sendJson(res, 200, config) : sendJson(res, 503, { message: 'starting' }),
+          '/config.json': (_req, res) => (config ? sendJson(res, 200, config) : sendJson(res, 503, { message: 'starting' })),
           '/auth/token': (req, res) => issuer!.handleTokenRequest(req, res),
           '/auth/.well-known/jwks.json': (req, res) => issuer!.handleJwksRequest(req, res),
           // Counters of the emulated AWS parts (fault tests and benchmarks read them; not an AWS API).
@@ -194,8 +193,14 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
     supervisor.attach(dynamo);
     dynamodbEndpoint = dynamo.endpoint;
     // Stops run in reverse: the supervisor stands down before DynamoDB Local is stopped on purpose.
-    stops.push(() => dynamo.stop(), () => supervisor.stop(), () => web.close());
-    log(`✔ ${pad('DynamoDB')} ${dynamo.endpoint} (${options.inMemory ? 'in memory' : path.relative(options.projectRoot, dynamo.dataDir!)}, ready in ${dynamo.startupMs} ms)`);
+    stops.push(
+      () => dynamo.stop(),
+      () => supervisor.stop(),
+      () => web.close(),
+    );
+    log(
+      `✔ ${pad('DynamoDB')} ${dynamo.endpoint} (${options.inMemory ? 'in memory' : path.relative(options.projectRoot, dynamo.dataDir!)}, ready in ${dynamo.startupMs} ms)`,
+    );
     log(`✔ ${pad('Web client')} built web/dist (${(webBuild.initialJs.gzipBytes / 1024).toFixed(1)} KB gzipped JS)`);
 
     const tablesClient = new DynamoDBClient({
@@ -211,7 +216,11 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
       if (!Table?.LatestStreamArn) throw new Error('the tasks table has no stream');
       return Table.LatestStreamArn;
     };
-    log(`✔ ${pad('Tables')} ${Object.values(TABLES).map((t) => t.localName).join(', ')} (from lib/definitions.ts)`);
+    log(
+      `✔ ${pad('Tables')} ${Object.values(TABLES)
+        .map((t) => t.localName)
+        .join(', ')} (from lib/definitions.ts)`,
+    );
 
     if (lambdas) {
       // Each function's worker checks its own calls; this check is the stream poller's (the mapping's).
@@ -224,7 +233,9 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
       });
       const started = proxy;
       stops.push(() => started.close());
-      log(`✔ ${pad('IAM')} every DynamoDB, Streams and @connections call of the functions checked against FUNCTIONS[fn].permissions`);
+      log(
+        `✔ ${pad('IAM')} every DynamoDB, Streams and @connections call of the functions checked against FUNCTIONS[fn].permissions`,
+      );
     }
 
     const webOrigin = new URL(web.url).origin;
@@ -360,19 +371,24 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
       lambda: lambdas ? { ...lambdas.stats(), workerPids: lambdas.workerPids() } : { mode: 'inprocess' },
       iam: recorder.stats(),
     });
-    log(`✔ ${pad('Streams')} tasks → broadcaster  (on-failure: ${options.inMemory ? failureFile : path.relative(options.projectRoot, failureFile)})`);
+    log(
+      `✔ ${pad('Streams')} tasks → broadcaster  (on-failure: ${options.inMemory ? failureFile : path.relative(options.projectRoot, failureFile)})`,
+    );
 
     if (lambdas) {
       // One warm worker per function, so the first request is not a cold start.
       const warmStarted = Date.now();
       await lambdas.prewarm();
-      log(`✔ ${pad('Lambda')} one warm worker per function in ${Date.now() - warmStarted} ms (isolated processes, up to ${options.maxWorkersPerFunction ?? 4} each)`);
+      log(
+        `✔ ${pad('Lambda')} one warm worker per function in ${Date.now() - warmStarted} ms (isolated processes, up to ${options.maxWorkersPerFunction ?? 4} each)`,
+      );
       if (options.watch) {
         const watched = lambdas;
         const watcher = watchSources({
           dirs: [path.join(options.projectRoot, 'lambdas')],
           files: [path.join(options.projectRoot, 'lib/definitions.ts')],
-          onChange: (files, changedAt) => void watched.reload(files, changedAt).catch((error: unknown) => log(`✖ reload failed: ${String(error)}`)),
+          onChange: (files, changedAt) =>
+            void watched.reload(files, changedAt).catch((error: unknown) => log(`✖ reload failed: ${String(error)}`)),
           onError: (error) => log(`✖ watch: ${error.message}`),
         });
         stops.push(async () => watcher.close());

@@ -1,7 +1,4 @@
-import type {
-  APIGatewayAuthorizerWithContextResult,
-  APIGatewayRequestAuthorizerEvent,
-} from 'aws-lambda';
+import type { APIGatewayAuthorizerWithContextResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { METRICS, WS_AUTHORIZER } from '../../lib/definitions.js';
 import { MetricUnit, noMetrics, type MetricsRecorder } from '../shared/metrics.js';

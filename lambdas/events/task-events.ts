@@ -112,10 +112,7 @@ function toTask(item: z.infer<typeof itemSchema>): Task {
  * a removal the stream's ApproximateCreationDateTime (epoch seconds), never
  * earlier than the removed item's `updatedAt`.
  */
-export function parseTaskRecord(
-  record: DynamoDBRecord,
-  now: () => Date = () => new Date(),
-): ParsedTaskRecord | undefined {
+export function parseTaskRecord(record: DynamoDBRecord, now: () => Date = () => new Date()): ParsedTaskRecord | undefined {
   const parsedRecord = recordSchema.safeParse(record);
   if (!parsedRecord.success) {
     throw new PoisonRecordError('Not a Tasks stream record', { cause: parsedRecord.error });

@@ -41,7 +41,10 @@ export function sealToken<S extends Record<string, FieldKind>>(
   fields: Fields<S>,
 ): string {
   const values = ordered(shape, fields);
-  const payload = { ...Object.fromEntries(Object.keys(shape).map((key, i) => [key, values[i]])), h: digest(purpose, userId, values) };
+  const payload = {
+    ...Object.fromEntries(Object.keys(shape).map((key, i) => [key, values[i]])),
+    h: digest(purpose, userId, values),
+  };
   return Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url');
 }
 

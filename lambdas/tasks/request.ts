@@ -1,11 +1,6 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import { LIMITS } from '../../lib/definitions.js';
-import {
-  PayloadTooLargeError,
-  UnauthorizedError,
-  UnsupportedMediaTypeError,
-  ValidationError,
-} from './errors.js';
+import { PayloadTooLargeError, UnauthorizedError, UnsupportedMediaTypeError, ValidationError } from './errors.js';
 
 export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 
@@ -72,7 +67,11 @@ export function isJsonMediaType(value: string | undefined): boolean {
     const eq = parameter.indexOf('=');
     const name = (eq === -1 ? parameter : parameter.slice(0, eq)).trim().toLowerCase();
     if (name !== 'charset') return true;
-    const charset = parameter.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1').toLowerCase();
+    const charset = parameter
+      .slice(eq + 1)
+      .trim()
+      .replace(/^"(.*)"$/, '$1')
+      .toLowerCase();
     return charset === 'utf-8';
   });
 }
@@ -93,9 +92,7 @@ export function parseJson(text: string): unknown {
   }
   const duplicate = findDuplicateKey(text);
   if (duplicate !== undefined) {
-    throw new ValidationError('Request body has a duplicate field', [
-      { field: duplicate, message: 'Duplicate field' },
-    ]);
+    throw new ValidationError('Request body has a duplicate field', [{ field: duplicate, message: 'Duplicate field' }]);
   }
   return value;
 }
@@ -158,4 +155,3 @@ export function parseIfMatch(value: string | undefined): number[] | undefined {
     return Number(match[2]);
   });
 }
-

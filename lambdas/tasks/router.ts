@@ -78,7 +78,15 @@ async function listTasks({ event, userId, store, now }: RouteContext): Promise<H
 }
 
 /** The change feed: each changed task's latest state since a sync token (change-feed.ts). */
-async function listChanges({ event, userId, store, changeLog, now, retentionSeconds, metrics }: RouteContext): Promise<HttpResponse> {
+async function listChanges({
+  event,
+  userId,
+  store,
+  changeLog,
+  now,
+  retentionSeconds,
+  metrics,
+}: RouteContext): Promise<HttpResponse> {
   const { limit: rawLimit, since } = event.queryStringParameters ?? {};
   const details: ValidationDetail[] = [];
   const limit = parseLimit(rawLimit, CHANGE_FEED.changesDefaultLimit, CHANGE_FEED.changesMaxLimit, details);

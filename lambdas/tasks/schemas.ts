@@ -16,18 +16,12 @@ const wellFormed = z.refine<string>((value) => !/\p{Cs}/u.test(value), 'Must be 
 
 const title = z.string().check(
   z.trim(),
-  z.refine(
-    (value: string) => titleFits(value),
-    `Must be 1 to ${LIMITS.titleMaxChars} characters after trimming`,
-  ),
+  z.refine((value: string) => titleFits(value), `Must be 1 to ${LIMITS.titleMaxChars} characters after trimming`),
   wellFormed,
 );
 
 const description = z.string().check(
-  z.refine(
-    (value: string) => descriptionFits(value),
-    `Must be at most ${LIMITS.descriptionMaxChars} characters`,
-  ),
+  z.refine((value: string) => descriptionFits(value), `Must be at most ${LIMITS.descriptionMaxChars} characters`),
   wellFormed,
 );
 

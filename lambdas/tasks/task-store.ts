@@ -106,23 +106,25 @@ export function createDynamoTaskStore(client: DynamoDBDocumentClient, options: D
       // Built from the caller's id and a validated task id only, never from client-supplied keys.
       let startKey: Record<string, unknown> | undefined = afterTaskId ? key(userId, afterTaskId) : undefined;
       do {
-        const { Items = [], LastEvaluatedKey }: { Items?: Record<string, unknown>[]; LastEvaluatedKey?: Record<string, unknown> } =
-          await call(() =>
-            client.send(
-              new QueryCommand({
-                TableName: tableName,
-                KeyConditionExpression: '#pk = :userId',
-                FilterExpression: 'attribute_not_exists(#deleted)',
-                ExpressionAttributeNames: { '#pk': PK, '#deleted': 'deleted' },
-                ExpressionAttributeValues: { ':userId': userId },
-                ScanIndexForward: true,
-                Limit: limit + 1 - found.length,
-                ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-                // A client refetches right after its own write or a reconnect; it must see it.
-                ConsistentRead: true,
-              }),
-            ),
-          );
+        const {
+          Items = [],
+          LastEvaluatedKey,
+        }: { Items?: Record<string, unknown>[]; LastEvaluatedKey?: Record<string, unknown> } = await call(() =>
+          client.send(
+            new QueryCommand({
+              TableName: tableName,
+              KeyConditionExpression: '#pk = :userId',
+              FilterExpression: 'attribute_not_exists(#deleted)',
+              ExpressionAttributeNames: { '#pk': PK, '#deleted': 'deleted' },
+              ExpressionAttributeValues: { ':userId': userId },
+              ScanIndexForward: true,
+              Limit: limit + 1 - found.length,
+              ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+              // A client refetches right after its own write or a reconnect; it must see it.
+              ConsistentRead: true,
+            }),
+          ),
+        );
         found.push(...Items);
         startKey = LastEvaluatedKey;
       } while (startKey !== undefined && found.length <= limit);
@@ -244,9 +246,7 @@ export function createDynamoTaskStore(client: DynamoDBDocumentClient, options: D
             // UnprocessedKeys come back under load: retry them with a growing pause.
             if (round > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** round));
             const { Responses, UnprocessedKeys } = await call(() =>
-              client.send(
-                new BatchGetCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true } } }),
-              ),
+              client.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true } } })),
             );
             for (const item of Responses?.[tableName] ?? []) {
               const stored = toStored(item);
@@ -258,7 +258,6 @@ export function createDynamoTaskStore(client: DynamoDBDocumentClient, options: D
       );
       return found;
     },
-
   };
 }
 
@@ -306,10 +305,7 @@ function conditionFailureItem(error: unknown): Record<string, unknown> | null | 
 /** Enough of util-dynamodb's unmarshall for a task row (strings, numbers, booleans). */
 function fromAttributeValues(item: Record<string, AttributeValue>): Record<string, unknown> {
   return Object.fromEntries(
-    Object.entries(item).map(([name, value]) => [
-      name,
-      value.S ?? (value.N !== undefined ? Number(value.N) : value.BOOL),
-    ]),
+    Object.entries(item).map(([name, value]) => [name, value.S ?? (value.N !== undefined ? Number(value.N) : value.BOOL)]),
   );
 }
 

@@ -131,14 +131,20 @@ export class Observability extends Construct {
 
     const fns = Object.keys(FUNCTIONS) as FunctionName[];
     const perFunction = (metric: (fn: TaskSyncFunction) => cloudwatch.IMetric) => fns.map((fn) => metric(props.functions[fn]));
-    const graph = (title: string, left: cloudwatch.IMetric[], width = 8) => new cloudwatch.GraphWidget({ title, left, width, height: 6 });
+    const graph = (title: string, left: cloudwatch.IMetric[], width = 8) =>
+      new cloudwatch.GraphWidget({ title, left, width, height: 6 });
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: `${stack.stackName}-${stack.region}`,
       defaultInterval: Duration.hours(3),
     });
     this.dashboard.addWidgets(
-      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: [...props.existingAlarms, ...this.alarms], width: 24, height: 3 }),
+      new cloudwatch.AlarmStatusWidget({
+        title: 'Alarms',
+        alarms: [...props.existingAlarms, ...this.alarms],
+        width: 24,
+        height: 3,
+      }),
     );
     this.dashboard.addWidgets(
       graph('Propagation lag (ms): change → post', [
@@ -155,7 +161,11 @@ export class Observability extends Construct {
         custom(METRICS.recordsPerBatch, broadcaster, 'Average', 'records per batch'),
         custom(METRICS.usersPerBatch, broadcaster, 'Average', 'users per batch'),
         custom(METRICS.framesPerConnection, broadcaster, 'Average', 'frames per connection'),
-        props.functions.broadcaster.function.metric('IteratorAge', { period: PERIOD, statistic: cloudwatch.Stats.MAXIMUM, label: 'iterator age max (ms)' }),
+        props.functions.broadcaster.function.metric('IteratorAge', {
+          period: PERIOD,
+          statistic: cloudwatch.Stats.MAXIMUM,
+          label: 'iterator age max (ms)',
+        }),
       ]),
     );
     this.dashboard.addWidgets(
@@ -175,8 +185,14 @@ export class Observability extends Construct {
       ]),
     );
     this.dashboard.addWidgets(
-      graph('Lambda errors', perFunction((f) => f.function.metricErrors({ period: PERIOD, label: f.function.node.id }))),
-      graph('Lambda throttles', perFunction((f) => f.function.metricThrottles({ period: PERIOD, label: f.function.node.id }))),
+      graph(
+        'Lambda errors',
+        perFunction((f) => f.function.metricErrors({ period: PERIOD, label: f.function.node.id })),
+      ),
+      graph(
+        'Lambda throttles',
+        perFunction((f) => f.function.metricThrottles({ period: PERIOD, label: f.function.node.id })),
+      ),
       graph(
         'Lambda duration p99 (ms)',
         perFunction((f) => f.function.metricDuration({ period: PERIOD, statistic: 'p99', label: f.function.node.id })),

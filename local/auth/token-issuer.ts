@@ -160,7 +160,11 @@ const base64url = (value: string | Buffer) => Buffer.from(value).toString('base6
 
 /** RFC 7638 JWK thumbprint: stable for a key, so a persisted key keeps its kid. */
 function thumbprint(jwk: JsonWebKey): string {
-  return base64url(createHash('sha256').update(JSON.stringify({ e: jwk.e, kty: jwk.kty, n: jwk.n })).digest());
+  return base64url(
+    createHash('sha256')
+      .update(JSON.stringify({ e: jwk.e, kty: jwk.kty, n: jwk.n }))
+      .digest(),
+  );
 }
 
 interface KeyFileContent {
@@ -178,12 +182,16 @@ async function newKey(): Promise<KeyObject> {
 function keyFromFile(file: string, text: string): KeyObject {
   try {
     const content = JSON.parse(text) as Partial<KeyFileContent>;
-    if (content.version !== 1 || content.privateJwk?.kty !== 'RSA' || !content.privateJwk.d) throw new Error('not an RSA private key');
+    if (content.version !== 1 || content.privateJwk?.kty !== 'RSA' || !content.privateJwk.d)
+      throw new Error('not an RSA private key');
     return createPrivateKey({ key: content.privateJwk, format: 'jwk' });
   } catch (error) {
-    throw new TokenIssuerError(`Signing key file ${file} is unreadable (${(error as Error).message}); delete it to create a new key`, {
-      cause: error,
-    });
+    throw new TokenIssuerError(
+      `Signing key file ${file} is unreadable (${(error as Error).message}); delete it to create a new key`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 
@@ -383,6 +391,10 @@ export async function handleJwksRequest(issuer: TokenIssuer, req: IncomingMessag
     return;
   }
   const text = JSON.stringify(issuer.jwks());
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'max-age=300' });
+  res.writeHead(200, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'max-age=300',
+  });
   res.end(req.method === 'HEAD' ? undefined : text);
 }

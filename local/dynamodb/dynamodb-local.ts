@@ -287,10 +287,14 @@ class DynamoDbLocalProcess implements DynamoDbLocal {
  */
 function startWatchdog(pid: number | undefined): ChildProcess | undefined {
   if (pid === undefined || process.platform === 'win32') return undefined;
-  const watchdog = spawnProcess('sh', ['-c', 'cat >/dev/null 2>&1; kill -TERM "$1" 2>/dev/null', 'dynamodb-local-watchdog', String(pid)], {
-    stdio: ['pipe', 'ignore', 'ignore'],
-    detached: false,
-  });
+  const watchdog = spawnProcess(
+    'sh',
+    ['-c', 'cat >/dev/null 2>&1; kill -TERM "$1" 2>/dev/null', 'dynamodb-local-watchdog', String(pid)],
+    {
+      stdio: ['pipe', 'ignore', 'ignore'],
+      detached: false,
+    },
+  );
   watchdog.on('error', () => undefined);
   watchdog.unref();
   (watchdog.stdin as unknown as { unref?: () => void } | null)?.unref?.();

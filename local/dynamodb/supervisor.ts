@@ -56,10 +56,14 @@ export function createDynamoDbSupervisor(options: SupervisorOptions = {}): Dynam
         await options.afterRestart?.();
         if (!dynamo!.running) throw new Error('exited again right after the restart');
         restarts++;
-        log(`✔ DynamoDB Local restarted on ${dynamo!.endpoint} (attempt ${attempt}, pid ${dynamo!.pid}, ready in ${dynamo!.startupMs} ms)`);
+        log(
+          `✔ DynamoDB Local restarted on ${dynamo!.endpoint} (attempt ${attempt}, pid ${dynamo!.pid}, ready in ${dynamo!.startupMs} ms)`,
+        );
         return;
       } catch (error) {
-        log(`✖ DynamoDB Local restart attempt ${attempt} failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+        log(
+          `✖ DynamoDB Local restart attempt ${attempt} failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
+        );
       }
     }
   }

@@ -80,7 +80,10 @@ async function ensureTable(client: DynamoDBClient, def: TableDefinition, timeout
       }
       await waitActive(client, tableName, timeoutMs);
       await client.send(
-        new UpdateTableCommand({ TableName: tableName, StreamSpecification: { StreamEnabled: true, StreamViewType: def.stream } }),
+        new UpdateTableCommand({
+          TableName: tableName,
+          StreamSpecification: { StreamEnabled: true, StreamViewType: def.stream },
+        }),
       );
     }
   }
@@ -105,7 +108,9 @@ async function waitActive(client: DynamoDBClient, tableName: string, timeoutMs: 
     const table = await describe(client, tableName);
     if (table?.TableStatus === 'ACTIVE') return table;
     if (Date.now() > deadline) {
-      throw new TableSetupError(`Table ${tableName} is not ACTIVE after ${timeoutMs} ms (status ${table?.TableStatus ?? 'missing'})`);
+      throw new TableSetupError(
+        `Table ${tableName} is not ACTIVE after ${timeoutMs} ms (status ${table?.TableStatus ?? 'missing'})`,
+      );
     }
     await sleep(100);
   }
@@ -120,6 +125,9 @@ async function ensureTimeToLive(client: DynamoDBClient, tableName: string, attri
     );
   }
   await client.send(
-    new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { Enabled: true, AttributeName: attributeName } }),
+    new UpdateTimeToLiveCommand({
+      TableName: tableName,
+      TimeToLiveSpecification: { Enabled: true, AttributeName: attributeName },
+    }),
   );
 }

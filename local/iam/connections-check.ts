@@ -19,7 +19,9 @@ export interface ConnectionsCheckOptions {
  * `arn:aws:execute-api:<region>:<account>:<apiId>/<stage>/<METHOD>/@connections/<id>`,
  * as API Gateway requires of every management call (403 otherwise).
  */
-export function connectionsCheck(options: ConnectionsCheckOptions): (request: ManagementRequest) => ManagementRefusal | undefined {
+export function connectionsCheck(
+  options: ConnectionsCheckOptions,
+): (request: ManagementRequest) => ManagementRefusal | undefined {
   const { credentials, permissionsOf, recorder } = options;
   return (request) => {
     const keyId = accessKeyIdOf(request.authorization);
@@ -30,7 +32,11 @@ export function connectionsCheck(options: ConnectionsCheckOptions): (request: Ma
     const principal = credentials.principalOf(keyId);
     if (!principal) {
       recorder.unauthenticated();
-      return { status: 403, errorType: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' };
+      return {
+        status: 403,
+        errorType: 'UnrecognizedClientException',
+        message: 'The security token included in the request is invalid.',
+      };
     }
     if (principal.kind === 'admin') return undefined;
     const arn = `arn:aws:execute-api:${LOCAL.region}:${LOCAL_ACCOUNT_ID}:${options.apiId}/${request.stage}/${request.method}/@connections/${request.connectionId}`;

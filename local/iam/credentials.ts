@@ -44,7 +44,8 @@ export class CredentialRegistry {
 
   /** Who owns `accessKeyId`: a function, the mapping, the developer (`local`), or nobody (undefined). */
   principalOf(accessKeyId: string): Principal | undefined {
-    if (accessKeyId === ADMIN_ACCESS_KEY_ID) return { kind: 'admin', arn: `arn:aws:iam::000000000000:user/${ADMIN_ACCESS_KEY_ID}` };
+    if (accessKeyId === ADMIN_ACCESS_KEY_ID)
+      return { kind: 'admin', arn: `arn:aws:iam::000000000000:user/${ADMIN_ACCESS_KEY_ID}` };
     return this.byKeyId.get(accessKeyId);
   }
 

@@ -21,7 +21,10 @@ export function dynamoDbChecks(target: string, body: unknown): AccessCheck[] {
     case 'BatchWriteItem':
       return Object.keys(asRecord(input.RequestItems)).map((name) => ({ action, resource: table(name) }));
     case 'TransactGetItems':
-      return items(input.TransactItems).map((item) => ({ action: 'dynamodb:GetItem', resource: table(asRecord(item.Get).TableName) }));
+      return items(input.TransactItems).map((item) => ({
+        action: 'dynamodb:GetItem',
+        resource: table(asRecord(item.Get).TableName),
+      }));
     case 'TransactWriteItems':
       return items(input.TransactItems).flatMap((item) => {
         const checks: AccessCheck[] = [];
@@ -50,7 +53,8 @@ export function dynamoDbChecks(target: string, body: unknown): AccessCheck[] {
       return [{ action, resource: ANY }];
     default: {
       if (typeof input.TableName !== 'string') return [{ action, resource: ANY }];
-      const index = typeof input.IndexName === 'string' && (operation === 'Query' || operation === 'Scan') ? input.IndexName : undefined;
+      const index =
+        typeof input.IndexName === 'string' && (operation === 'Query' || operation === 'Scan') ? input.IndexName : undefined;
       return [{ action, resource: table(input.TableName, index) }];
     }
   }

@@ -35,4 +35,3 @@ export const sendCheck = (queue: QueueKey): AccessCheck => ({
   action: 'sqs:SendMessage',
   resource: { kind: 'queue', queue, arn: queueArn(queue) },
 });
-

@@ -100,7 +100,11 @@ export type PermissionSource = (fn: FunctionName) => readonly Permission[];
  * answer, as AWS names the first resource it refuses. Admin (the developer's
  * own `local` credentials, which tests and tools use) is never refused.
  */
-export function authorize(permissionsOf: PermissionSource, principal: Principal, checks: readonly AccessCheck[]): Denial | undefined {
+export function authorize(
+  permissionsOf: PermissionSource,
+  principal: Principal,
+  checks: readonly AccessCheck[],
+): Denial | undefined {
   if (principal.kind === 'admin') return undefined;
   const permissions = permissionsOf(principal.fn);
   for (const check of checks) {

@@ -18,7 +18,13 @@ import type { FunctionName, Permission } from '../../lib/definitions.js';
 import { ADMIN_ACCESS_KEY_ID } from '../iam/credentials.js';
 import { startDynamoDbProxy } from '../iam/dynamodb-proxy.js';
 import type { Principal } from '../iam/policy.js';
-import { MAX_RESPONSE_BYTES, type FunctionErrorPayload, type ParentMessage, type WorkerIam, type WorkerMessage } from './protocol.js';
+import {
+  MAX_RESPONSE_BYTES,
+  type FunctionErrorPayload,
+  type ParentMessage,
+  type WorkerIam,
+  type WorkerMessage,
+} from './protocol.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Handler = (event: unknown, context: Context, callback?: (error?: unknown, result?: unknown) => void) => any;
@@ -78,7 +84,9 @@ async function startIam(iam: WorkerIam): Promise<void> {
   const admin: Principal = { kind: 'admin', arn: ADMIN_ACCESS_KEY_ID };
   const proxy = await startDynamoDbProxy({
     upstream: iam.upstream,
-    credentials: { principalOf: (keyId) => (keyId === iam.accessKeyId ? own : keyId === ADMIN_ACCESS_KEY_ID ? admin : undefined) },
+    credentials: {
+      principalOf: (keyId) => (keyId === iam.accessKeyId ? own : keyId === ADMIN_ACCESS_KEY_ID ? admin : undefined),
+    },
     permissionsOf: () => permissions,
     recorder: {
       stats: () => ({ allowed: 0, denied: 0, unauthenticated: 0, recentDenials: [] }),

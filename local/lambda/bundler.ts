@@ -39,9 +39,7 @@ export interface BundlerOptions {
 }
 
 const formatMessages = (messages: Message[]) =>
-  messages
-    .map((m) => (m.location ? `${m.location.file}:${m.location.line}:${m.location.column}: ${m.text}` : m.text))
-    .join('\n');
+  messages.map((m) => (m.location ? `${m.location.file}:${m.location.line}:${m.location.column}: ${m.text}` : m.text)).join('\n');
 
 /**
  * Builds each function with the esbuild options CDK deploys with

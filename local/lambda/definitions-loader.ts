@@ -31,7 +31,10 @@ export function createDefinitionsLoader(projectRoot: string, outDir: string) {
         result = await (await ctx).rebuild();
       } catch (error) {
         const failure = error as Partial<BuildFailure>;
-        throw new Error(failure.errors?.map((m) => `${m.location?.file ?? ''}:${m.location?.line ?? ''}: ${m.text}`).join('\n') ?? String(error));
+        throw new Error(
+          failure.errors?.map((m) => `${m.location?.file ?? ''}:${m.location?.line ?? ''}: ${m.text}`).join('\n') ??
+            String(error),
+        );
       }
       generation++;
       await mkdir(outDir, { recursive: true });

@@ -96,7 +96,12 @@ export interface LambdaRuntime {
 }
 
 /** What Lambda sets in every execution environment besides the function's own variables. */
-function lambdaEnvironment(fn: FunctionName, def: FunctionDefinition, taskRoot: string, runtimeDir: string): Record<string, string> {
+function lambdaEnvironment(
+  fn: FunctionName,
+  def: FunctionDefinition,
+  taskRoot: string,
+  runtimeDir: string,
+): Record<string, string> {
   const day = new Date().toISOString().slice(0, 10).replaceAll('-', '/');
   return {
     AWS_REGION: LOCAL.region,
@@ -126,7 +131,19 @@ const environmentShape = (def: FunctionDefinition | undefined) =>
   def ? JSON.stringify([def.entry, def.memoryMb, def.timeoutSeconds, def.env]) : '';
 
 /** Parts of lib/definitions.ts the running emulator read once at start; a change needs a restart. */
-const RESTART_KEYS = ['TABLES', 'QUEUES', 'ENV', 'HTTP_ROUTES', 'HTTP_CORS', 'WS_ROUTES', 'WS_AUTHORIZER', 'STREAM_MAPPING', 'LIMITS', 'CHANGE_FEED', 'LOCAL'] as const;
+const RESTART_KEYS = [
+  'TABLES',
+  'QUEUES',
+  'ENV',
+  'HTTP_ROUTES',
+  'HTTP_CORS',
+  'WS_ROUTES',
+  'WS_AUTHORIZER',
+  'STREAM_MAPPING',
+  'LIMITS',
+  'CHANGE_FEED',
+  'LOCAL',
+] as const;
 
 /**
  * Runs each function as Lambda does, in its own worker processes (a pool per
@@ -158,7 +175,9 @@ export async function createLambdaRuntime(options: LambdaRuntimeOptions): Promis
     outRoot: options.outRoot,
     entries: Object.fromEntries(names.map((fn) => [fn, definitions[fn].entry])),
   });
-  const loader = options.functions ? undefined : createDefinitionsLoader(options.projectRoot, path.join(options.outRoot, 'definitions'));
+  const loader = options.functions
+    ? undefined
+    : createDefinitionsLoader(options.projectRoot, path.join(options.outRoot, 'definitions'));
   const buildErrors = new Map<FunctionName, string>();
   const output = options.output ?? DEFAULT_OUTPUT;
   const noConfigFile = path.join(options.outRoot, 'no-aws-config');
@@ -267,7 +286,9 @@ export async function createLambdaRuntime(options: LambdaRuntimeOptions): Promis
         if (added.length > 0) notes.push(`new function(s) ${added.join(', ')} (restart to run them)`);
         definitions = next;
       } catch (error) {
-        options.log(`✖ lib/definitions.ts could not be loaded, keeping the previous definitions:\n${error instanceof Error ? error.message : String(error)}`);
+        options.log(
+          `✖ lib/definitions.ts could not be loaded, keeping the previous definitions:\n${error instanceof Error ? error.message : String(error)}`,
+        );
       }
     }
     for (const file of files) for (const fn of bundler.affectedBy(file)) rebuild.add(fn as FunctionName);

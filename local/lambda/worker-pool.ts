@@ -338,7 +338,14 @@ export class FunctionPool {
 
   private spawn(): Worker {
     const spec = this.options.spec();
-    const worker = new Worker(this.options.fn, spec, this.options.bootstrapFile, this.epoch, this.options.output, this.options.onIam);
+    const worker = new Worker(
+      this.options.fn,
+      spec,
+      this.options.bootstrapFile,
+      this.epoch,
+      this.options.output,
+      this.options.onIam,
+    );
     this.alive.add(worker);
     this.starting++;
     this.counters.coldStarts++;

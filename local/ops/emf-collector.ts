@@ -12,9 +12,23 @@ export const LAG_BUCKETS_MS = [25, 50, 100, 250, 500, 1_000, 2_500] as const;
 
 export interface OpsSnapshot {
   at: string;
-  lag: { count: number; p50: number | null; p90: number | null; p99: number | null; max: number | null; histogram: { le: number | null; count: number }[] };
+  lag: {
+    count: number;
+    p50: number | null;
+    p90: number | null;
+    p99: number | null;
+    max: number | null;
+    histogram: { le: number | null; count: number }[];
+  };
   /** Per second, over the last `rateWindowSeconds`. */
-  rates: { postsDelivered: number; postsGone: number; postsFailed: number; records: number; taskWrites: number; changeFeedPages: number };
+  rates: {
+    postsDelivered: number;
+    postsGone: number;
+    postsFailed: number;
+    records: number;
+    taskWrites: number;
+    changeFeedPages: number;
+  };
   batches: { count: number; averageRecords: number | null; maxRecords: number | null; averageFrames: number | null };
   totals: Record<string, number>;
   rateWindowSeconds: number;
@@ -46,7 +60,9 @@ export function percentile(sorted: readonly number[], p: number): number | null 
   return sorted[index]!;
 }
 
-export function createEmfCollector(options: { now?: () => number; keep?: number; rateWindowSeconds?: number } = {}): EmfCollector {
+export function createEmfCollector(
+  options: { now?: () => number; keep?: number; rateWindowSeconds?: number } = {},
+): EmfCollector {
   const now = options.now ?? Date.now;
   const keep = options.keep ?? 5_000;
   const rateWindowSeconds = options.rateWindowSeconds ?? 10;
@@ -70,7 +86,9 @@ export function createEmfCollector(options: { now?: () => number; keep?: number;
       } catch {
         return false;
       }
-      const aws = doc._aws as { Timestamp?: number; CloudWatchMetrics?: { Namespace?: string; Metrics?: { Name: string }[] }[] } | undefined;
+      const aws = doc._aws as
+        | { Timestamp?: number; CloudWatchMetrics?: { Namespace?: string; Metrics?: { Name: string }[] }[] }
+        | undefined;
       const directives = aws?.CloudWatchMetrics;
       if (!Array.isArray(directives)) return false;
       const at = now();

@@ -66,7 +66,13 @@ export function decide(
     const failures = (outcome.index === 0 ? planned.failures : 0) + 1;
     const size = settings.bisectBatchOnError ? planned.size - outcome.index : refillSize(outcome.index);
     if (exhausted(settings, failures)) {
-      return { checkpoint: outcome.index, next: [], discard: { count: size, failures, response }, partial: true, bisected: false };
+      return {
+        checkpoint: outcome.index,
+        next: [],
+        discard: { count: size, failures, response },
+        partial: true,
+        bisected: false,
+      };
     }
     return {
       checkpoint: outcome.index,

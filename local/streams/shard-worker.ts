@@ -136,7 +136,8 @@ export class ShardWorker {
       if (windowStart !== undefined && elapsed >= windowMs) return;
       if (received > 0) continue;
       if (received === 0) {
-        const wait = windowStart === undefined ? this.settings.pollIntervalMs : Math.min(this.settings.pollIntervalMs, windowMs - elapsed);
+        const wait =
+          windowStart === undefined ? this.settings.pollIntervalMs : Math.min(this.settings.pollIntervalMs, windowMs - elapsed);
         await this.poller.pause(wait);
       }
     }
@@ -189,7 +190,8 @@ export class ShardWorker {
 
   private iteratorRequest(): GetShardIteratorCommandInput {
     const base = { StreamArn: this.poller.streamArn, ShardId: this.shardId };
-    if (this.lastReadSeq && !this.trimmed) return { ...base, ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: this.lastReadSeq };
+    if (this.lastReadSeq && !this.trimmed)
+      return { ...base, ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: this.lastReadSeq };
     return { ...base, ShardIteratorType: this.trimmed ? 'TRIM_HORIZON' : this.startType };
   }
 
@@ -285,7 +287,8 @@ export class ShardWorker {
       const { count, failures, response } = decision.discard;
       await this.discard(count, 'RetryAttemptsExhausted', failures, response);
     }
-    if (decision.backoffAttempt !== undefined) await this.poller.pause(backoffMs(this.poller.retryBackoff, decision.backoffAttempt));
+    if (decision.backoffAttempt !== undefined)
+      await this.poller.pause(backoffMs(this.poller.retryBackoff, decision.backoffAttempt));
   }
 
   private async invoke(batch: Buffered[], isRetry: boolean): Promise<BatchOutcome> {

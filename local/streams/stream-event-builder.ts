@@ -86,7 +86,12 @@ export const TTL_USER_IDENTITY = { type: 'Service', principalId: 'dynamodb.amazo
  */
 function isDynamoDbLocalTtlRemoval(record: StreamsRecord): boolean {
   const name = record.eventName as string | undefined;
-  return name !== undefined && !['INSERT', 'MODIFY', 'REMOVE'].includes(name) && !record.dynamodb?.NewImage && !!record.dynamodb?.OldImage;
+  return (
+    name !== undefined &&
+    !['INSERT', 'MODIFY', 'REMOVE'].includes(name) &&
+    !record.dynamodb?.NewImage &&
+    !!record.dynamodb?.OldImage
+  );
 }
 
 /** `{ Records: [...] }`, the DynamoDBStreamEvent a stream event source mapping invokes with. */

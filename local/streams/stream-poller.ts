@@ -140,7 +140,6 @@ const consoleLogger: PollerLogger = {
   error: (message, ...extra) => console.error(`[stream-poller] ${message}`, ...extra),
 };
 
-
 /**
  * Reads a DynamoDB stream and invokes a function with the semantics of a Lambda event
  * source mapping (batch size, batching window, ReportBatchItemFailures, bisect on error,
@@ -327,8 +326,8 @@ class StreamPollerImpl implements StreamPoller, ShardHost {
     })()
       .catch((error: unknown) => this.logger.error('shard discovery failed', { error: errorMessage(error) }))
       .finally(() => {
-      this.discovering = undefined;
-    });
+        this.discovering = undefined;
+      });
   }
 
   /**
@@ -428,4 +427,3 @@ class StreamPollerImpl implements StreamPoller, ShardHost {
     }
   }
 }
-

@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ChangeEntry, ChangesResponse, ErrorBody, ListTasksResponse, ServerFrame, Task, TaskEvent } from '../../lambdas/contract.js';
+import type {
+  ChangeEntry,
+  ChangesResponse,
+  ErrorBody,
+  ListTasksResponse,
+  ServerFrame,
+  Task,
+  TaskEvent,
+} from '../../lambdas/contract.js';
 import { CHANGE_FEED, TABLES } from '../../lib/definitions.js';
 import { apiClient, getToken, SocketClient, taskEvents } from '../support/clients.js';
 import { startLocalStack, type RunningStack } from '../support/local-stack.js';
@@ -166,7 +174,12 @@ describe('change feed under lost events', () => {
 
     const convergedAfterMs = await Promise.all(
       clients.map((client) =>
-        until('the client to hold the server state', async () => JSON.stringify(client.replica.live()) === JSON.stringify(truth) && Date.now() - lastWriteAt, 30_000, 50),
+        until(
+          'the client to hold the server state',
+          async () => JSON.stringify(client.replica.live()) === JSON.stringify(truth) && Date.now() - lastWriteAt,
+          30_000,
+          50,
+        ),
       ),
     );
     for (const client of clients) client.stop();
@@ -180,7 +193,9 @@ describe('change feed under lost events', () => {
     for (const [i, client] of clients.entries()) {
       expect(client.socket.socket.readyState).toBe(client.socket.socket.OPEN);
       client.socket.send({ action: 'hello' });
-      expect(((await client.socket.next((f) => f.type === 'AUTH_SUCCESS')) as { connectionId: string }).connectionId).toBe(connectionIds[i]);
+      expect(((await client.socket.next((f) => f.type === 'AUTH_SUCCESS')) as { connectionId: string }).connectionId).toBe(
+        connectionIds[i],
+      );
       await client.socket.close();
     }
     recordTimings('change-feed-post-drop', {
@@ -223,11 +238,14 @@ describe('change feed retention', () => {
       const candidate = (await api<Task>('POST', '/tasks', { body: { title: `marker ${attempt}` } })).body;
       const arrived = await socket
         .waitFor((c) => c.events().some((e) => e.taskId === candidate.id), 2_000)
-        .then(() => true, () => false);
+        .then(
+          () => true,
+          () => false,
+        );
       if (arrived) marker = candidate;
     }
     expect(marker, 'no marker event got through 20 attempts').toBeDefined();
-    const stats = await (await fetch(stack.info.statsUrl)).json() as { streams: Record<string, unknown> };
+    const stats = (await (await fetch(stack.info.statsUrl)).json()) as { streams: Record<string, unknown> };
     const deletes = taskEvents(socket.frames).filter((e) => e.type === 'TASK_DELETED' && e.taskId === task.id);
     expect(deletes.length).toBeLessThanOrEqual(1);
     for (const event of deletes) expect(event).toMatchObject({ version: 2 });

@@ -63,11 +63,14 @@ async function sequenceNumberOf(taskId: string): Promise<bigint> {
   const tables = new DynamoDBClient(config);
   const streams = new DynamoDBStreamsClient(config);
   try {
-    const streamArn = (await tables.send(new DescribeTableCommand({ TableName: TABLES.tasks.localName }))).Table!.LatestStreamArn!;
+    const streamArn = (await tables.send(new DescribeTableCommand({ TableName: TABLES.tasks.localName }))).Table!
+      .LatestStreamArn!;
     const shards = (await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }))).StreamDescription!.Shards ?? [];
     for (const shard of shards) {
       let iterator = (
-        await streams.send(new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }))
+        await streams.send(
+          new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }),
+        )
       ).ShardIterator;
       while (iterator) {
         const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator }));
@@ -175,12 +178,17 @@ describe('clients dropped without a close frame', () => {
     // The stale rows went by the 410 path (the dropped ones by $disconnect, or by 410 if the post came first).
     const gone = (await stats()).websocket.gone - goneBefore;
     expect(gone).toBeGreaterThanOrEqual(stale.length);
-    console.log(`[faults] dropped clients: 2 TCP-cut connections and 3 stale rows removed; @connections answered 410 ${gone} times; 2 live clients kept receiving`);
+    console.log(
+      `[faults] dropped clients: 2 TCP-cut connections and 3 stale rows removed; @connections answered 410 ${gone} times; 2 live clients kept receiving`,
+    );
 
     // And the live clients keep receiving.
     const next = await call<Task>('PATCH', `/tasks/${task.body.id}/complete`);
     for (const { client } of live) {
-      await client.waitFor((c) => c.events().some((e) => e.taskId === task.body.id && 'task' in e && e.task.version === next.body.version), 10_000);
+      await client.waitFor(
+        (c) => c.events().some((e) => e.taskId === task.body.id && 'task' in e && e.task.version === next.body.version),
+        10_000,
+      );
     }
   }, 60_000);
 
@@ -191,7 +199,12 @@ describe('clients dropped without a close frame', () => {
     // The row of a connection whose TTL passed: the broadcaster's Query filters it out.
     const key = { userId, connectionId: expired.connectionId };
     const row = (await db.send(new GetCommand({ TableName: TABLES.connections.localName, Key: key }))).Item!;
-    await db.send(new PutCommand({ TableName: TABLES.connections.localName, Item: { ...row, expiresAt: Math.floor(Date.now() / 1000) - 60 } }));
+    await db.send(
+      new PutCommand({
+        TableName: TABLES.connections.localName,
+        Item: { ...row, expiresAt: Math.floor(Date.now() / 1000) - 60 },
+      }),
+    );
 
     const task = await call<Task>('POST', '/tasks', { body: { title: 'only for the fresh row' } });
     await fresh.client.waitFor((c) => c.events().some((e) => e.taskId === task.body.id), 10_000);
@@ -206,10 +219,13 @@ describe('clients dropped without a close frame', () => {
     const expiredAt = Date.now();
     await until(
       'TTL to delete the expired row',
-      async () => !(await db.send(new GetCommand({ TableName: TABLES.connections.localName, Key: key, ConsistentRead: true }))).Item,
+      async () =>
+        !(await db.send(new GetCommand({ TableName: TABLES.connections.localName, Key: key, ConsistentRead: true }))).Item,
       30_000,
       250,
     );
-    console.log(`[faults] TTL: the expired row got no posts and DynamoDB Local's TTL deleted it ${Date.now() - expiredAt} ms after the check began`);
+    console.log(
+      `[faults] TTL: the expired row got no posts and DynamoDB Local's TTL deleted it ${Date.now() - expiredAt} ms after the check began`,
+    );
   }, 60_000);
 });

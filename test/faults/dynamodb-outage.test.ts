@@ -127,7 +127,10 @@ describe('DynamoDB Local killed mid-load', () => {
     const ackedBeforeKill = outcomes.filter((o) => o.version !== undefined && o.startedAt < killedAt).length;
     const seenIds = new Set(socket.events().map((e) => e.taskId));
     const ackedNotBroadcast = [...acked.keys()].filter((id) => !seenIds.has(id));
-    const discarded = (await failureLines(info.failureFile)).reduce((sum, line) => sum + Number(line.DDBStreamBatchInfo.batchSize), 0);
+    const discarded = (await failureLines(info.failureFile)).reduce(
+      (sum, line) => sum + Number(line.DDBStreamBatchInfo.batchSize),
+      0,
+    );
     expect(discarded).toBeGreaterThanOrEqual(ackedNotBroadcast.length);
     console.log(
       `[faults] DynamoDB outage: ${outcomes.length} requests, ${ackedBeforeKill} acknowledged before the kill, ` +
@@ -161,10 +164,15 @@ describe('DynamoDB Local killed mid-load', () => {
     expect(ms).toBeLessThan(REQUEST_BOUND_MS);
     console.log(`[faults] DynamoDB hung: POST /tasks answered ${res.status} after ${ms} ms`);
 
-    const again = await until('a write after SIGCONT', async () => {
-      const r = await call<Task>('POST', '/tasks', { body: { title: 'after thaw' } });
-      return r.status === 201 && r;
-    }, 30_000, 200);
+    const again = await until(
+      'a write after SIGCONT',
+      async () => {
+        const r = await call<Task>('POST', '/tasks', { body: { title: 'after thaw' } });
+        return r.status === 201 && r;
+      },
+      30_000,
+      200,
+    );
     expect(again.body.version).toBe(1);
   }, 60_000);
 });

@@ -30,7 +30,10 @@ describe('load with no loss', () => {
     const writes = await runWrites(users, WRITES, IN_FLIGHT, seeded(SEED));
     const settleMs = await awaitDelivery(users, writes.changes, 60_000);
     const verdict = await verify(stack.info, users, writes.changes);
-    const stats = (await (await fetch(stack.info.statsUrl)).json()) as { streams: Record<string, number>; websocket: Record<string, number> };
+    const stats = (await (await fetch(stack.info.statsUrl)).json()) as {
+      streams: Record<string, number>;
+      websocket: Record<string, number>;
+    };
 
     const figures = {
       users: USERS,
@@ -59,7 +62,10 @@ describe('load with no loss', () => {
     console.log(`[faults] load figures ${JSON.stringify(figures, null, 2)}`);
     const artifacts = path.resolve(import.meta.dirname, '../artifacts');
     await mkdir(artifacts, { recursive: true });
-    await writeFile(path.join(artifacts, 'load-figures.json'), `${JSON.stringify({ ...figures, at: new Date().toISOString() }, null, 2)}\n`);
+    await writeFile(
+      path.join(artifacts, 'load-figures.json'),
+      `${JSON.stringify({ ...figures, at: new Date().toISOString() }, null, 2)}\n`,
+    );
 
     expect(writes.unexpected).toEqual([]);
     expect(writes.changes).toHaveLength(WRITES);

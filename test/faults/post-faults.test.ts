@@ -24,7 +24,14 @@ afterAll(async () => {
 });
 
 interface Stats {
-  streams: { batches: number; records: number; failures: number; partialFailures: number; retries: number; discardedRecords: number };
+  streams: {
+    batches: number;
+    records: number;
+    failures: number;
+    partialFailures: number;
+    retries: number;
+    discardedRecords: number;
+  };
   websocket: { posts: number; injectedFaults: number };
 }
 
@@ -36,7 +43,11 @@ describe('@connections throttling and errors', () => {
     // attempts (about 0.3³ per post), and how many posts a round makes depends on
     // how the stream batches it; so write further rounds, at most four, until
     // that layer has been exercised too.
-    const writes = { changes: [] as Awaited<ReturnType<typeof runWrites>>['changes'], unexpected: [] as string[], replayedCreates: 0 };
+    const writes = {
+      changes: [] as Awaited<ReturnType<typeof runWrites>>['changes'],
+      unexpected: [] as string[],
+      replayedCreates: 0,
+    };
     let stats: Stats;
     for (let round = 0; ; round++) {
       const result = await runWrites(users, WRITES, IN_FLIGHT, seeded(7 + round));
@@ -49,7 +60,10 @@ describe('@connections throttling and errors', () => {
     }
     const verdict = await verify(stack.info, users, writes.changes);
     // Posts that still failed after the SDK's 3 attempts, as the broadcaster logged them.
-    const failedPosts = stack.output().split('\n').filter((line) => line.includes('"message":"Post failed"')).length;
+    const failedPosts = stack
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('"message":"Post failed"')).length;
     // Records sent again by the event source mapping after a failed invocation.
     const resent = stats.streams.records - writes.changes.length;
 

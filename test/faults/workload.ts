@@ -67,7 +67,12 @@ async function listen(wsUrl: string, token: string, userId: string): Promise<Lis
   return listener;
 }
 
-export async function openUsers(stack: StackInfo, prefix: string, users: number, connectionsPerUser: number): Promise<LoadUser[]> {
+export async function openUsers(
+  stack: StackInfo,
+  prefix: string,
+  users: number,
+  connectionsPerUser: number,
+): Promise<LoadUser[]> {
   const names = Array.from({ length: users }, (_, i) => `${prefix}-${i}-${Date.now().toString(36)}`);
   const created = await mapLimit(names, 10, async (name) => {
     const token = await getToken(stack.tokenUrl, name);
@@ -112,7 +117,12 @@ export interface WriteResult {
  * updates, completions (toggling) and deletes of the user's existing tasks. No two
  * writes to one task overlap, so every acknowledged version is a distinct change.
  */
-export async function runWrites(users: LoadUser[], total: number, concurrency: number, random: () => number): Promise<WriteResult> {
+export async function runWrites(
+  users: LoadUser[],
+  total: number,
+  concurrency: number,
+  random: () => number,
+): Promise<WriteResult> {
   const owned = new Map<string, Array<{ id: string; completed: boolean }>>(users.map((u) => [u.userId, []]));
   const busy = new Set<string>();
   const changes: AckedChange[] = [];
@@ -237,7 +247,17 @@ export interface Verdict {
 export async function verify(stack: StackInfo, users: LoadUser[], changes: AckedChange[]): Promise<Verdict> {
   const owner = new Map(changes.map((c) => [c.taskId, c.userId]));
   const expected = expectedByUser(changes);
-  const verdict: Verdict = { connections: 0, mismatched: [], crossUser: 0, lost: 0, deliveries: 0, frames: 0, duplicates: 0, maxDuplicatesPerConnection: 0, lagMs: { p50: 0, p95: 0, max: 0 } };
+  const verdict: Verdict = {
+    connections: 0,
+    mismatched: [],
+    crossUser: 0,
+    lost: 0,
+    deliveries: 0,
+    frames: 0,
+    duplicates: 0,
+    maxDuplicatesPerConnection: 0,
+    lagMs: { p50: 0, p95: 0, max: 0 },
+  };
   const lags: number[] = [];
   await mapLimit(users, 5, async (user) => {
     const stored = new Map((await listAllTasks(stack.apiUrl, user.token)).map((t) => [t.id, t]));

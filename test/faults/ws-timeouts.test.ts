@@ -14,7 +14,10 @@ let stack: RunningStack;
 let db: DynamoDBDocumentClient;
 
 beforeAll(async () => {
-  stack = await startLocalStack(['--ws-idle-timeout-ms', String(IDLE_MS), '--ws-max-duration-ms', String(MAX_DURATION_MS)], 90_000);
+  stack = await startLocalStack(
+    ['--ws-idle-timeout-ms', String(IDLE_MS), '--ws-max-duration-ms', String(MAX_DURATION_MS)],
+    90_000,
+  );
   db = directDb(stack.info);
 });
 
@@ -68,6 +71,8 @@ describe('WebSocket timeouts (shortened)', () => {
     expect(at - openedAt).toBeLessThan(MAX_DURATION_MS + 3_000);
     expect(client.frames.filter((f) => f.type === 'PONG').length).toBeGreaterThan(5);
     await until('the row to go', async () => (await connectionRows(db, userId)).length === 0, 10_000);
-    console.log(`[faults] maximum duration ${MAX_DURATION_MS} ms: closed 1001 after ${at - openedAt} ms despite pings, row removed`);
+    console.log(
+      `[faults] maximum duration ${MAX_DURATION_MS} ms: closed 1001 after ${at - openedAt} ms despite pings, row removed`,
+    );
   });
 });

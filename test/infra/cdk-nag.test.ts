@@ -74,4 +74,3 @@ describe('cdk-nag (AwsSolutions and Serverless packs)', () => {
     }
   });
 });
-

@@ -24,7 +24,11 @@ describe('observability', () => {
       expect(alarm.Properties.AlarmActions).toEqual([topic()]);
       expect(alarm.Properties.OKActions).toEqual([topic()]);
     }
-    synth.template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com', TopicArn: topic() });
+    synth.template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'oncall@example.com',
+      TopicArn: topic(),
+    });
   });
 
   it('pages on propagation lag p99 over 1 s in 3 of 5 minutes, from the broadcaster\u2019s own metric', () => {
@@ -63,7 +67,9 @@ describe('observability', () => {
   });
 
   it('keeps the broadcaster\u2019s alarms: failure queue, errors, iterator age', () => {
-    const names = alarms().map((a) => a.Properties.MetricName).filter(Boolean);
+    const names = alarms()
+      .map((a) => a.Properties.MetricName)
+      .filter(Boolean);
     expect(names).toEqual(expect.arrayContaining(['ApproximateNumberOfMessagesVisible', 'Errors', 'IteratorAge']));
   });
 
@@ -71,22 +77,37 @@ describe('observability', () => {
     const dashboards = Object.values(synth.template.findResources('AWS::CloudWatch::Dashboard'));
     expect(dashboards).toHaveLength(1);
     const body = JSON.stringify((dashboards[0] as { Properties: { DashboardBody: unknown } }).Properties.DashboardBody);
-    for (const name of [METRICS.propagationLag, METRICS.postsDelivered, METRICS.changeFeedEntries, METRICS.authorizerRefusals, METRICS.coldStart]) {
+    for (const name of [
+      METRICS.propagationLag,
+      METRICS.postsDelivered,
+      METRICS.changeFeedEntries,
+      METRICS.authorizerRefusals,
+      METRICS.coldStart,
+    ]) {
       expect(body).toContain(name);
     }
-    for (const name of ['IteratorAge', 'Throttles', 'Duration', 'ConnectCount', '5xx', 'ConsumedReadCapacityUnits']) expect(body).toContain(name);
+    for (const name of ['IteratorAge', 'Throttles', 'Duration', 'ConnectCount', '5xx', 'ConsumedReadCapacityUnits'])
+      expect(body).toContain(name);
   });
 
   it('enforces TLS on the topic', () => {
     synth.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
     });
   });
 });
 
 describe('alarmEmail context', () => {
   it('is read from -c alarmEmail and refuses what is not an address', () => {
-    expect(stackPropsFromContext(new App({ context: { alarmEmail: 'ops@example.com' } }))).toEqual({ alarmEmail: 'ops@example.com' });
-    expect(() => stackPropsFromContext(new App({ context: { alarmEmail: 'ops.example.com' } }))).toThrow(/alarmEmail must be an email address/);
+    expect(stackPropsFromContext(new App({ context: { alarmEmail: 'ops@example.com' } }))).toEqual({
+      alarmEmail: 'ops@example.com',
+    });
+    expect(() => stackPropsFromContext(new App({ context: { alarmEmail: 'ops.example.com' } }))).toThrow(
+      /alarmEmail must be an email address/,
+    );
   });
 });

@@ -20,7 +20,8 @@ describe('stack options', () => {
   });
   afterAll(() => synth?.cleanup());
 
-  const resource = (id: string) => synth.template.toJSON().Resources[id] as { Properties: Record<string, any>; DeletionPolicy?: string };
+  const resource = (id: string) =>
+    synth.template.toJSON().Resources[id] as { Properties: Record<string, any>; DeletionPolicy?: string };
 
   it('destroys the tasks table and the user pool with the stack when retainData is false', () => {
     const tasks = resource(logicalId(synth.stack.data.tasksTable));

@@ -31,7 +31,8 @@ const onlyResource = (type: string, props: Record<string, unknown> = {}) => {
   expect(found, `exactly one ${type}`).toHaveLength(1);
   return { id: found[0]![0], resource: found[0]![1] as { Properties: Record<string, any>; [key: string]: any } };
 };
-const tableResource = (id: string) => synth.template.toJSON().Resources[id] as { Properties: Record<string, any>; DeletionPolicy?: string };
+const tableResource = (id: string) =>
+  synth.template.toJSON().Resources[id] as { Properties: Record<string, any>; DeletionPolicy?: string };
 
 describe('data tables', () => {
   it('keys the tasks table by userId and taskId with a NEW_AND_OLD_IMAGES stream', () => {
@@ -232,9 +233,7 @@ describe('WebSocket API', () => {
       const integrationId = (route.Target['Fn::Join'][1] as unknown[])[1] as { Ref: string };
       const integration = integrations[integrationId.Ref]!.Properties;
       expect(integration.IntegrationType, route.RouteKey).toBe('AWS_PROXY');
-      expect(JSON.stringify(integration.IntegrationUri), route.RouteKey).toContain(
-        logicalId(synth.stack.functions[fn].function),
-      );
+      expect(JSON.stringify(integration.IntegrationUri), route.RouteKey).toContain(logicalId(synth.stack.functions[fn].function));
     }
     const defaultRoute = Object.entries(resourcesOfType('AWS::ApiGatewayV2::Route')).find(
       ([, r]) => r.Properties.RouteKey === '$default',
@@ -297,7 +296,15 @@ describe('Lambda functions', () => {
       JSON.stringify({
         'Fn::Join': [
           '',
-          ['https://', ref(synth.stack.realtime.api), '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/prod'],
+          [
+            'https://',
+            ref(synth.stack.realtime.api),
+            '.execute-api.',
+            { Ref: 'AWS::Region' },
+            '.',
+            { Ref: 'AWS::URLSuffix' },
+            '/prod',
+          ],
         ],
       }),
     );
@@ -309,8 +316,7 @@ describe('IAM per function', () => {
     actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
     resource: getAtt(synth.stack.functions[fn].logGroup, 'Arn'),
   });
-  const sorted = (statements: Statement[]) =>
-    [...statements].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+  const sorted = (statements: Statement[]) => [...statements].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
   const expectStatements = (fn: FunctionName, expected: Statement[]) =>
     expect(sorted(roleStatements(synth.template, synth.stack.functions[fn].role))).toEqual(sorted([logs(fn), ...expected]));
 
@@ -487,7 +493,9 @@ describe('web hosting', () => {
       IgnorePublicAcls: true,
       RestrictPublicBuckets: true,
     });
-    expect(bucket.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
+    expect(bucket.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe(
+      'AES256',
+    );
     const policy = onlyResource('AWS::S3::BucketPolicy').resource.Properties.PolicyDocument.Statement as any[];
     expect(policy).toContainEqual(
       expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
@@ -534,7 +542,7 @@ describe('web hosting', () => {
     const csp = JSON.stringify(config.ContentSecurityPolicy.ContentSecurityPolicy);
     expect(csp).toContain("script-src 'self'");
     expect(csp).toContain("frame-ancestors 'none'");
-    expect(csp).toContain('connect-src \'self\' https://*.execute-api.');
+    expect(csp).toContain("connect-src 'self' https://*.execute-api.");
     expect(csp).toContain(JSON.stringify(getAtt(synth.stack.realtime.api, 'ApiEndpoint')));
     expect(csp).toContain('.amazoncognito.com');
   });

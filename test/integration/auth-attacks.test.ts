@@ -83,10 +83,13 @@ describe('auth attacks on the HTTP API and the WebSocket handshake', { timeout: 
     genuine = victimToken;
     claims = forge.claims(genuine);
     victim = apiClient(stack.apiUrl, victimToken);
-    for (const title of ['Private one', 'Private two']) expect((await victim('POST', '/tasks', { body: { title } })).status).toBe(201);
+    for (const title of ['Private one', 'Private two'])
+      expect((await victim('POST', '/tasks', { body: { title } })).status).toBe(201);
     victimTasks = (await victim<ListTasksResponse>('GET', '/tasks')).body.tasks;
 
-    const jwks = (await (await fetch(`${claims.iss as string}/.well-known/jwks.json`)).json()) as { keys: Array<Record<string, string>> };
+    const jwks = (await (await fetch(`${claims.iss as string}/.well-known/jwks.json`)).json()) as {
+      keys: Array<Record<string, string>>;
+    };
     const published = jwks.keys.find((key) => key.kid === signer.kid)!;
     jwksPublicKey = createPublicKey({ key: published, format: 'jwk' });
     attacker = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -124,7 +127,10 @@ describe('auth attacks on the HTTP API and the WebSocket handshake', { timeout: 
       ['empty sub', mint({ sub: '' })],
       ['numeric sub', mint({ sub: 12345 })],
       ['alg none (no signature)', forge.algNone(genuine)],
-      ['alg None with the signature kept', `${b64url(JSON.stringify({ alg: 'None', typ: 'JWT', kid: signer.kid }))}.${payload}.${genuine.split('.')[2]}`],
+      [
+        'alg None with the signature kept',
+        `${b64url(JSON.stringify({ alg: 'None', typ: 'JWT', kid: signer.kid }))}.${payload}.${genuine.split('.')[2]}`,
+      ],
       ['alg NONE, empty signature', `${b64url(JSON.stringify({ alg: 'NONE', typ: 'JWT' }))}.${payload}.`],
       ['HS256 keyed with the JWKS public key (SPKI PEM)', hmac('sha256', 'HS256', spkiPem)],
       ['HS256 keyed with the SPKI PEM without newline', hmac('sha256', 'HS256', spkiPem.trim())],
@@ -132,28 +138,46 @@ describe('auth attacks on the HTTP API and the WebSocket handshake', { timeout: 
       ['HS256 keyed with the JWK JSON', hmac('sha256', 'HS256', JSON.stringify(published))],
       ['HS256 keyed with the modulus', hmac('sha256', 'HS256', Buffer.from(published.n!, 'base64url'))],
       ['HS512 keyed with the SPKI PEM', hmac('sha512', 'HS512', spkiPem)],
-      ['RS384 by the real key', (() => {
-        const h = encode({ alg: 'RS384', typ: 'JWT', kid: signer.kid }, claims);
-        return `${h}.${b64url(sign('sha384', Buffer.from(h), signer.privateKey))}`;
-      })()],
-      ['PS256 by the real key', (() => {
-        const h = encode({ alg: 'PS256', typ: 'JWT', kid: signer.kid }, claims);
-        return `${h}.${b64url(sign('sha256', Buffer.from(h), { key: signer.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }))}`;
-      })()],
+      [
+        'RS384 by the real key',
+        (() => {
+          const h = encode({ alg: 'RS384', typ: 'JWT', kid: signer.kid }, claims);
+          return `${h}.${b64url(sign('sha384', Buffer.from(h), signer.privateKey))}`;
+        })(),
+      ],
+      [
+        'PS256 by the real key',
+        (() => {
+          const h = encode({ alg: 'PS256', typ: 'JWT', kid: signer.kid }, claims);
+          return `${h}.${b64url(sign('sha256', Buffer.from(h), { key: signer.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }))}`;
+        })(),
+      ],
       ['tampered sub (another user)', forge.tamperedSub(genuine, forge.claims(otherUsersToken).sub as string)],
-      ['tampered exp on an expired token', (() => {
-        const expired = mint({ exp: now() - 60 });
-        const [h, , s] = expired.split('.');
-        return `${h}.${b64url(JSON.stringify({ ...forge.claims(expired), exp: now() + 3600 }))}.${s}`;
-      })()],
-      ['tampered header (kid swapped)', `${b64url(JSON.stringify({ alg: 'RS256', typ: 'JWT', kid: 'other' }))}.${payload}.${genuine.split('.')[2]}`],
+      [
+        'tampered exp on an expired token',
+        (() => {
+          const expired = mint({ exp: now() - 60 });
+          const [h, , s] = expired.split('.');
+          return `${h}.${b64url(JSON.stringify({ ...forge.claims(expired), exp: now() + 3600 }))}.${s}`;
+        })(),
+      ],
+      [
+        'tampered header (kid swapped)',
+        `${b64url(JSON.stringify({ alg: 'RS256', typ: 'JWT', kid: 'other' }))}.${payload}.${genuine.split('.')[2]}`,
+      ],
       ["another user's signature on this payload", `${head}.${payload}.${otherUsersToken.split('.')[2]}`],
       ['signature stripped', `${head}.${payload}.`],
       ['signature truncated', genuine.slice(0, -10)],
       ['foreign key with the right kid', forge.foreignKey(genuine)],
       ['foreign key with an unknown kid', signedBy(attacker.privateKey, { alg: 'RS256', typ: 'JWT', kid: 'attacker' })],
-      ['foreign key, public key embedded as jwk header', signedBy(attacker.privateKey, { alg: 'RS256', typ: 'JWT', kid: signer.kid, jwk: attackerJwk })],
-      ['foreign key, jku header pointing at its JWKS', signedBy(attacker.privateKey, { alg: 'RS256', typ: 'JWT', kid: 'attacker', jku: jkuUrl })],
+      [
+        'foreign key, public key embedded as jwk header',
+        signedBy(attacker.privateKey, { alg: 'RS256', typ: 'JWT', kid: signer.kid, jwk: attackerJwk }),
+      ],
+      [
+        'foreign key, jku header pointing at its JWKS',
+        signedBy(attacker.privateKey, { alg: 'RS256', typ: 'JWT', kid: 'attacker', jku: jkuUrl }),
+      ],
       ['foreign key, x5u header', signedBy(attacker.privateKey, { alg: 'RS256', typ: 'JWT', kid: 'attacker', x5u: jkuUrl })],
       ['kid path traversal', signedBy(attacker.privateKey, { alg: 'RS256', typ: 'JWT', kid: '../../../../../dev/null' })],
       ['kid injection', signedBy(attacker.privateKey, { alg: 'RS256', typ: 'JWT', kid: "' OR '1'='1" })],
@@ -208,12 +232,19 @@ describe('auth attacks on the HTTP API and the WebSocket handshake', { timeout: 
       await apiClient(stack.apiUrl)('GET', `/tasks?token=${encodeURIComponent(genuine)}`),
       await apiClient(stack.apiUrl)('GET', '/tasks', { headers: { cookie: `token=${genuine}` } }),
       await apiClient(stack.apiUrl)('GET', '/tasks', { headers: { 'x-amz-security-token': genuine } }),
-      await apiClient(stack.apiUrl)('GET', '/tasks', { headers: { authorization: `Basic ${Buffer.from(`user:${genuine}`).toString('base64')}` } }),
+      await apiClient(stack.apiUrl)('GET', '/tasks', {
+        headers: { authorization: `Basic ${Buffer.from(`user:${genuine}`).toString('base64')}` },
+      }),
     ];
     for (const [i, res] of elsewhere.entries()) expectUnauthorized(res, `token elsewhere #${i}`);
     figures.http.variants += elsewhere.length;
     figures.http.refused += elsewhere.length;
-    figures.http.names.push('token in the query string', 'token in a cookie', 'token in X-Amz-Security-Token', 'token as Basic credentials');
+    figures.http.names.push(
+      'token in the query string',
+      'token in a cookie',
+      'token in X-Amz-Security-Token',
+      'token as Basic credentials',
+    );
 
     expect((await victim<ListTasksResponse>('GET', '/tasks')).body.tasks).toEqual(victimTasks);
     expect(jkuFetches).toBe(0);
@@ -230,18 +261,21 @@ describe('auth attacks on the HTTP API and the WebSocket handshake', { timeout: 
     const elsewhere: Array<[string, Promise<number>]> = [
       ['token as Token', handshake(undefined, `Token=${encodeURIComponent(genuine)}`)],
       ['empty token parameter', handshake('')],
-      ['token in the Authorization header', new Promise<number>((resolve) => {
-        const ws = new WebSocket(stack.wsUrl, { headers: { authorization: `Bearer ${genuine}` } });
-        ws.once('open', () => {
-          ws.close();
-          resolve(101);
-        });
-        ws.once('unexpected-response', (_req, res) => {
-          resolve(res.statusCode ?? 0);
-          ws.terminate();
-        });
-        ws.once('error', () => undefined);
-      })],
+      [
+        'token in the Authorization header',
+        new Promise<number>((resolve) => {
+          const ws = new WebSocket(stack.wsUrl, { headers: { authorization: `Bearer ${genuine}` } });
+          ws.once('open', () => {
+            ws.close();
+            resolve(101);
+          });
+          ws.once('unexpected-response', (_req, res) => {
+            resolve(res.statusCode ?? 0);
+            ws.terminate();
+          });
+          ws.once('error', () => undefined);
+        }),
+      ],
       ['forged token, genuine token under another name', handshake(forge.algNone(genuine), `&t=${encodeURIComponent(genuine)}`)],
     ];
     for (const [name, pending] of elsewhere) {
@@ -261,7 +295,16 @@ describe('auth attacks on the HTTP API and the WebSocket handshake', { timeout: 
     );
     const headerSegment = fc.oneof(
       segment,
-      fc.record({ alg: fc.constantFrom('RS256', 'none', 'HS256', 'ES256', 'RS256 ', 'rs256', ''), kid: fc.oneof(fc.constant(undefined), fc.string({ maxLength: 20 })), typ: fc.constantFrom('JWT', 'at+jwt') }, { requiredKeys: ['alg'] }).map((h) => b64url(JSON.stringify(h))),
+      fc
+        .record(
+          {
+            alg: fc.constantFrom('RS256', 'none', 'HS256', 'ES256', 'RS256 ', 'rs256', ''),
+            kid: fc.oneof(fc.constant(undefined), fc.string({ maxLength: 20 })),
+            typ: fc.constantFrom('JWT', 'at+jwt'),
+          },
+          { requiredKeys: ['alg'] },
+        )
+        .map((h) => b64url(JSON.stringify(h))),
     );
     const tokenLike = fc.oneof(
       fc.tuple(headerSegment, segment, segment).map((parts) => parts.join('.')),
@@ -342,7 +385,9 @@ describe('auth attacks on the HTTP API and the WebSocket handshake', { timeout: 
     expect((await intruder<ListTasksResponse>('GET', '/tasks')).body.tasks).toEqual([]);
 
     const after = (await victim<ListTasksResponse>('GET', '/tasks')).body.tasks;
-    figures.crossUser.victimTaskChanged = victimTasks.filter((t) => !after.some((a) => JSON.stringify(a) === JSON.stringify(t))).length;
+    figures.crossUser.victimTaskChanged = victimTasks.filter(
+      (t) => !after.some((a) => JSON.stringify(a) === JSON.stringify(t)),
+    ).length;
     expect(after).toEqual(victimTasks);
   });
 

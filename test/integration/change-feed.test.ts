@@ -20,7 +20,7 @@ const newUser = () => `feed-${randomUUID()}`;
 type Api = <T = any>(method: string, path: string, body?: unknown) => Promise<ApiResponse<T>>;
 const jsonApi =
   (raw: ReturnType<typeof apiClient>): Api =>
-  <T,>(method: string, path: string, body?: unknown) =>
+  <T>(method: string, path: string, body?: unknown) =>
     raw<T>(method, path, body === undefined ? {} : { body });
 
 const sockets: SocketClient[] = [];
@@ -283,7 +283,11 @@ describe('change feed', () => {
     puller.seed(start.tasks);
 
     const client = DynamoDBDocumentClient.from(
-      new DynamoDBClient({ endpoint: stack.dynamodbEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+      new DynamoDBClient({
+        endpoint: stack.dynamodbEndpoint,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      }),
     );
     const retentionSeconds = CHANGE_FEED.defaultRetentionDays * 86_400;
     const changeLog = createChangeLog(client, { tableName: TABLES.changes.localName, retentionSeconds });

@@ -76,7 +76,9 @@ describe('DynamoDB Local', () => {
 
   it('ensureTables keeps existing tables, their items and their stream', async () => {
     const first = await ensureTables(client);
-    await client.send(new PutItemCommand({ TableName: TABLES.tasks.localName, Item: { userId: { S: 'u1' }, taskId: { S: 'kept' } } }));
+    await client.send(
+      new PutItemCommand({ TableName: TABLES.tasks.localName, Item: { userId: { S: 'u1' }, taskId: { S: 'kept' } } }),
+    );
 
     const second = await ensureTables(client);
 
@@ -86,7 +88,9 @@ describe('DynamoDB Local', () => {
 
   it('keeps data and port across restart() with a data directory', async () => {
     await ensureTables(client);
-    await client.send(new PutItemCommand({ TableName: TABLES.tasks.localName, Item: { userId: { S: 'u1' }, taskId: { S: 'survivor' } } }));
+    await client.send(
+      new PutItemCommand({ TableName: TABLES.tasks.localName, Item: { userId: { S: 'u1' }, taskId: { S: 'survivor' } } }),
+    );
     const { port } = ddb;
     const before = ddb.pid;
 
@@ -98,7 +102,9 @@ describe('DynamoDB Local', () => {
   }, 60_000);
 
   it('kill() ends the process abruptly; restart() brings the data back', async () => {
-    await client.send(new PutItemCommand({ TableName: TABLES.tasks.localName, Item: { userId: { S: 'u1' }, taskId: { S: 'crash' } } }));
+    await client.send(
+      new PutItemCommand({ TableName: TABLES.tasks.localName, Item: { userId: { S: 'u1' }, taskId: { S: 'crash' } } }),
+    );
     const pid = ddb.pid!;
 
     await ddb.kill();
@@ -122,37 +128,41 @@ describe('DynamoDB Local', () => {
   });
 
   // Reads /proc to tell a dead-but-unreaped Java from a live one: Linux only.
-  it.skipIf(process.platform !== 'linux')('does not outlive a parent process that is SIGKILLed', async () => {
-    const script = `
+  it.skipIf(process.platform !== 'linux')(
+    'does not outlive a parent process that is SIGKILLed',
+    async () => {
+      const script = `
       const { startDynamoDbLocal } = await import(${JSON.stringify(path.join(root, 'local/dynamodb/dynamodb-local.ts'))});
       const ddb = await startDynamoDbLocal();
       console.log('JAVA_PID=' + ddb.pid);
       setInterval(() => {}, 1000);
     `;
-    const parent = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    parent.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    parent.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const deadline = Date.now() + 60_000;
-    while (!/JAVA_PID=\d+/.test(output)) {
-      if (Date.now() > deadline || parent.exitCode !== null) throw new Error(`helper did not start DynamoDB Local:\n${output}`);
-      await sleep(50);
-    }
-    const javaPid = Number(/JAVA_PID=(\d+)/.exec(output)![1]);
-    expect(isAlive(javaPid)).toBe(true);
+      const parent = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      parent.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      parent.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const deadline = Date.now() + 60_000;
+      while (!/JAVA_PID=\d+/.test(output)) {
+        if (Date.now() > deadline || parent.exitCode !== null) throw new Error(`helper did not start DynamoDB Local:\n${output}`);
+        await sleep(50);
+      }
+      const javaPid = Number(/JAVA_PID=(\d+)/.exec(output)![1]);
+      expect(isAlive(javaPid)).toBe(true);
 
-    parent.kill('SIGKILL');
-    const gone = Date.now() + 10_000;
-    // A zombie (exited, not yet reaped by init) still answers kill 0; /proc tells the state.
-    const running = async () => {
-      const stat = await readFile(`/proc/${javaPid}/stat`, 'utf8').catch(() => '');
-      return stat !== '' && !/^\d+ \(.*\) Z/.test(stat);
-    };
-    while ((await running()) && Date.now() < gone) await sleep(100);
+      parent.kill('SIGKILL');
+      const gone = Date.now() + 10_000;
+      // A zombie (exited, not yet reaped by init) still answers kill 0; /proc tells the state.
+      const running = async () => {
+        const stat = await readFile(`/proc/${javaPid}/stat`, 'utf8').catch(() => '');
+        return stat !== '' && !/^\d+ \(.*\) Z/.test(stat);
+      };
+      while ((await running()) && Date.now() < gone) await sleep(100);
 
-    expect(await running()).toBe(false);
-  }, 90_000);
+      expect(await running()).toBe(false);
+    },
+    90_000,
+  );
 });

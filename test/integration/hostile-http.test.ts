@@ -30,7 +30,15 @@ const CODES: Record<number, string> = {
 };
 const STACK_FRAME = /at .*\.(ts|js):\d+/;
 /** What must never appear in a message written for the client. */
-const LEAKS = [STACK_FRAME, /\b\w*Error:/, /\w+Exception\b/, /node:internal/, /node_modules/, /\.(ts|js):\d+/, /\/(work|home|tmp|usr|var)\//];
+const LEAKS = [
+  STACK_FRAME,
+  /\b\w*Error:/,
+  /\w+Exception\b/,
+  /node:internal/,
+  /node_modules/,
+  /\.(ts|js):\d+/,
+  /\/(work|home|tmp|usr|var)\//,
+];
 
 const JSON_TYPE = { 'content-type': 'application/json' };
 const MAX = LIMITS.httpBodyMaxBytes;
@@ -67,7 +75,10 @@ function expectContractError(res: ApiResponse, allowed: readonly number[], label
   expect(res.headers.get('content-type'), where).toMatch(/^application\/json/);
   const body = res.body as ErrorBody;
   expect(body, where).toEqual({ error: expect.objectContaining({ code: CODES[res.status], message: expect.any(String) }) });
-  expect(Object.keys(body.error).filter((key) => !['code', 'message', 'details', 'current'].includes(key)), where).toEqual([]);
+  expect(
+    Object.keys(body.error).filter((key) => !['code', 'message', 'details', 'current'].includes(key)),
+    where,
+  ).toEqual([]);
   const messages = [body.error.message];
   if (body.error.details !== undefined) {
     expect(Array.isArray(body.error.details), where).toBe(true);
@@ -82,10 +93,12 @@ function expectContractError(res: ApiResponse, allowed: readonly number[], label
 }
 
 /** Percent-encodes every byte of the UTF-8 form (lone surrogates become U+FFFD, as on any wire). */
-const percentEncodeAll = (value: string) => [...Buffer.from(value, 'utf8')].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
+const percentEncodeAll = (value: string) =>
+  [...Buffer.from(value, 'utf8')].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
 
 /** Concatenates raw JSON members, so keys such as `__proto__` reach the wire as written. */
-const rawObject = (members: Array<[string, string]>) => `{${members.map(([key, raw]) => `${JSON.stringify(key)}:${raw}`).join(',')}}`;
+const rawObject = (members: Array<[string, string]>) =>
+  `{${members.map(([key, raw]) => `${JSON.stringify(key)}:${raw}`).join(',')}}`;
 
 // ---------------------------------------------------------------- arbitraries
 
@@ -102,11 +115,27 @@ const nonObjectJson = fc.oneof(
 );
 /** A JSON value of any type but string, as raw text, including numbers JSON.parse turns into Infinity or loses. */
 const notAString = fc.oneof(
-  fc.constantFrom('null', 'true', 'false', '0', '-0', '1e400', '-1e400', '123456789012345678901234567890', '1.5e-400', '[]', '{}', '[""]', '{"":""}'),
+  fc.constantFrom(
+    'null',
+    'true',
+    'false',
+    '0',
+    '-0',
+    '1e400',
+    '-1e400',
+    '123456789012345678901234567890',
+    '1.5e-400',
+    '[]',
+    '{}',
+    '[""]',
+    '{"":""}',
+  ),
   fc.integer().map(String),
   fc.double({ noNaN: true, noDefaultInfinity: true }).map((n) => JSON.stringify(n)),
   fc.array(fc.string({ maxLength: 5 }), { minLength: 1, maxLength: 3 }).map((a) => JSON.stringify(a)),
-  fc.dictionary(fc.string({ maxLength: 5 }), fc.string({ maxLength: 5 }), { minKeys: 1, maxKeys: 3 }).map((o) => JSON.stringify(o)),
+  fc
+    .dictionary(fc.string({ maxLength: 5 }), fc.string({ maxLength: 5 }), { minKeys: 1, maxKeys: 3 })
+    .map((o) => JSON.stringify(o)),
 );
 const notABoolean = fc.oneof(
   notAString.filter((raw) => raw !== 'true' && raw !== 'false'),
@@ -114,11 +143,18 @@ const notABoolean = fc.oneof(
 );
 /** Characters that are one code point each but up to four UTF-8 bytes. */
 const wideChar = fc.constantFrom('a', 'é', '中', '😀', 'ǅ', '\u0301');
-const tooLongTitle = fc.string({ unit: wideChar, minLength: LIMITS.titleMaxChars + 1, maxLength: LIMITS.titleMaxChars + 150 }).filter(
-  (s) => [...s.trim()].length > LIMITS.titleMaxChars,
-);
-const blankTitle = fc.string({ unit: fc.constantFrom(' ', '\t', '\n', '\u00a0', '\u2003', '\u3000', '\ufeff', '\u2028'), maxLength: 20 });
-const tooLongDescription = fc.string({ unit: wideChar, minLength: LIMITS.descriptionMaxChars + 1, maxLength: LIMITS.descriptionMaxChars + 400 });
+const tooLongTitle = fc
+  .string({ unit: wideChar, minLength: LIMITS.titleMaxChars + 1, maxLength: LIMITS.titleMaxChars + 150 })
+  .filter((s) => [...s.trim()].length > LIMITS.titleMaxChars);
+const blankTitle = fc.string({
+  unit: fc.constantFrom(' ', '\t', '\n', '\u00a0', '\u2003', '\u3000', '\ufeff', '\u2028'),
+  maxLength: 20,
+});
+const tooLongDescription = fc.string({
+  unit: wideChar,
+  minLength: LIMITS.descriptionMaxChars + 1,
+  maxLength: LIMITS.descriptionMaxChars + 400,
+});
 const withLoneSurrogate = fc
   .tuple(fc.string({ maxLength: 10 }), fc.integer({ min: 0xd800, max: 0xdfff }), fc.string({ maxLength: 10 }))
   .map(([a, unit, b]) => `${a}x${String.fromCharCode(unit)}${b}`);
@@ -127,19 +163,37 @@ const notAUlid = fc.oneof(
   fc.stringMatching(/^[89A-Z][0-9A-HJKMNP-TV-Z]{25}$/), // first character overflows the 48-bit time
   fc.ulid().map((u) => u.slice(0, 25)),
   fc.ulid().map((u) => `${u}0`),
-  fc.tuple(fc.ulid(), fc.constantFrom('I', 'L', 'O', 'U', '-', ' ', 'é'), fc.nat(25)).map(([u, c, i]) => u.slice(0, i) + c + u.slice(i + 1)),
+  fc
+    .tuple(fc.ulid(), fc.constantFrom('I', 'L', 'O', 'U', '-', ' ', 'é'), fc.nat(25))
+    .map(([u, c, i]) => u.slice(0, i) + c + u.slice(i + 1)),
 );
 const FIELDS = new Set(['title', 'description', 'completed', 'id']);
 const unknownKey = fc
   .oneof(
-    fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'userId', 'taskId', 'version', 'createdAt', 'Title', 'title '),
+    fc.constantFrom(
+      '__proto__',
+      'constructor',
+      'prototype',
+      'toString',
+      'hasOwnProperty',
+      'userId',
+      'taskId',
+      'version',
+      'createdAt',
+      'Title',
+      'title ',
+    ),
     fc.string({ minLength: 1, maxLength: 12 }),
   )
   .filter((key) => !FIELDS.has(key));
 
 /** JSON text that JSON.parse refuses: a valid body cut short or with a stray character. */
 const malformedJson = fc
-  .tuple(validTitle, fc.nat(), fc.constantFrom('', '{', '}', '[', ']', ',', ':', '"', '\\', "'", 'undefined', 'NaN', '/*', '\u0000'))
+  .tuple(
+    validTitle,
+    fc.nat(),
+    fc.constantFrom('', '{', '}', '[', ']', ',', ':', '"', '\\', "'", 'undefined', 'NaN', '/*', '\u0000'),
+  )
   .map(([title, at, stray]) => {
     const text = JSON.stringify({ title });
     const cut = at % text.length;
@@ -154,20 +208,22 @@ const malformedJson = fc
     }
   });
 
-const duplicateKeys = fc.tuple(fc.constantFrom('title', 'description', 'completed', 'id'), fc.boolean(), validTitle).map(
-  ([key, escaped, value]) => {
+const duplicateKeys = fc
+  .tuple(fc.constantFrom('title', 'description', 'completed', 'id'), fc.boolean(), validTitle)
+  .map(([key, escaped, value]) => {
     const second = escaped ? `"\\u${key.charCodeAt(0).toString(16).padStart(4, '0')}${key.slice(1)}"` : JSON.stringify(key);
     return `{"title":${JSON.stringify(value)},${JSON.stringify(key)}:"a",${second}:"b"}`;
-  },
-);
+  });
 
-const deepNesting = fc.tuple(fc.integer({ min: 50, max: 5_000 }), fc.constantFrom('array', 'object', 'inside')).map(([depth, kind]) =>
-  kind === 'array'
-    ? '['.repeat(depth) + ']'.repeat(depth)
-    : kind === 'object'
-      ? '{"a":'.repeat(Math.min(depth, 2_500)) + '1' + '}'.repeat(Math.min(depth, 2_500))
-      : `{"title":"deep","description":${'['.repeat(depth)}${']'.repeat(depth)}}`,
-);
+const deepNesting = fc
+  .tuple(fc.integer({ min: 50, max: 5_000 }), fc.constantFrom('array', 'object', 'inside'))
+  .map(([depth, kind]) =>
+    kind === 'array'
+      ? '['.repeat(depth) + ']'.repeat(depth)
+      : kind === 'object'
+        ? '{"a":'.repeat(Math.min(depth, 2_500)) + '1' + '}'.repeat(Math.min(depth, 2_500))
+        : `{"title":"deep","description":${'['.repeat(depth)}${']'.repeat(depth)}}`,
+  );
 
 /** Bodies no route accepts, whatever its fields. */
 const hostileAnyRoute = fc.oneof(
@@ -180,13 +236,43 @@ const hostileAnyRoute = fc.oneof(
 
 const invalidCreateBody = fc.oneof(
   hostileAnyRoute,
-  fc.tuple(validTitle, unknownKey, anyJson).map(([title, key, value]) => rawObject([['title', JSON.stringify(title)], [key, JSON.stringify(value)]])),
+  fc.tuple(validTitle, unknownKey, anyJson).map(([title, key, value]) =>
+    rawObject([
+      ['title', JSON.stringify(title)],
+      [key, JSON.stringify(value)],
+    ]),
+  ),
   notAString.map((raw) => rawObject([['title', raw]])),
   fc.oneof(tooLongTitle, blankTitle, withLoneSurrogate).map((title) => JSON.stringify({ title })),
-  fc.tuple(validTitle, fc.oneof(notAString, tooLongDescription.map((d) => JSON.stringify(d)), withLoneSurrogate.map((d) => JSON.stringify(d)))).map(
-    ([title, raw]) => rawObject([['title', JSON.stringify(title)], ['description', raw]]),
-  ),
-  fc.tuple(validTitle, fc.oneof(notAUlid.map((id) => JSON.stringify(id)), notAString)).map(([title, raw]) => rawObject([['title', JSON.stringify(title)], ['id', raw]])),
+  fc
+    .tuple(
+      validTitle,
+      fc.oneof(
+        notAString,
+        tooLongDescription.map((d) => JSON.stringify(d)),
+        withLoneSurrogate.map((d) => JSON.stringify(d)),
+      ),
+    )
+    .map(([title, raw]) =>
+      rawObject([
+        ['title', JSON.stringify(title)],
+        ['description', raw],
+      ]),
+    ),
+  fc
+    .tuple(
+      validTitle,
+      fc.oneof(
+        notAUlid.map((id) => JSON.stringify(id)),
+        notAString,
+      ),
+    )
+    .map(([title, raw]) =>
+      rawObject([
+        ['title', JSON.stringify(title)],
+        ['id', raw],
+      ]),
+    ),
   fc.constantFrom('{}', '{"description":"no title"}', '{"id":"01J0000000000000000000000Z"}'),
 );
 
@@ -194,19 +280,37 @@ const invalidUpdateBody = fc.oneof(
   hostileAnyRoute,
   fc.constant('{}'),
   fc.tuple(fc.constantFrom('title', 'description', 'completed'), unknownKey, anyJson).map(([field, key, value]) =>
-    rawObject([[field, field === 'completed' ? 'true' : '"ok"'], [key, JSON.stringify(value)]]),
+    rawObject([
+      [field, field === 'completed' ? 'true' : '"ok"'],
+      [key, JSON.stringify(value)],
+    ]),
   ),
-  fc.constantFrom('id', 'version', 'userId', 'createdAt', 'updatedAt').map((key) => rawObject([['title', '"ok"'], [key, '"01J0000000000000000000000Z"']])),
+  fc.constantFrom('id', 'version', 'userId', 'createdAt', 'updatedAt').map((key) =>
+    rawObject([
+      ['title', '"ok"'],
+      [key, '"01J0000000000000000000000Z"'],
+    ]),
+  ),
   notAString.map((raw) => rawObject([['title', raw]])),
   fc.oneof(tooLongTitle, blankTitle, withLoneSurrogate).map((title) => JSON.stringify({ title })),
-  fc.oneof(notAString, tooLongDescription.map((d) => JSON.stringify(d))).map((raw) => rawObject([['description', raw]])),
+  fc
+    .oneof(
+      notAString,
+      tooLongDescription.map((d) => JSON.stringify(d)),
+    )
+    .map((raw) => rawObject([['description', raw]])),
   notABoolean.map((raw) => rawObject([['completed', raw]])),
 );
 
 const invalidCompleteBody = fc.oneof(
   hostileAnyRoute.filter((text) => text !== '{}'),
   notABoolean.map((raw) => rawObject([['completed', raw]])),
-  fc.tuple(unknownKey, anyJson).map(([key, value]) => rawObject([['completed', 'true'], [key, JSON.stringify(value)]])),
+  fc.tuple(unknownKey, anyJson).map(([key, value]) =>
+    rawObject([
+      ['completed', 'true'],
+      [key, JSON.stringify(value)],
+    ]),
+  ),
 );
 
 /** Header values fetch can send: printable ASCII (and tab), no CR/LF/NUL. */
@@ -216,12 +320,32 @@ const headerValue = fc
 /** If-Match values that cannot be a list of entity tags: they hold a character no tag or `*` has. */
 const garbageIfMatch = fc.oneof(
   headerValue.filter((s) => !/^[\s"W/0-9*,]*$/.test(s)),
-  fc.constantFrom('', ',', '""', '"', '"1', '1"', 'W/', 'W/""', '"-1"', '"1.0"', '"0x1"', '"1e3"', '"9999999999999999"', '**', '*,"1"', '"1" "2"'),
+  fc.constantFrom(
+    '',
+    ',',
+    '""',
+    '"',
+    '"1',
+    '1"',
+    'W/',
+    'W/""',
+    '"-1"',
+    '"1.0"',
+    '"0x1"',
+    '"1e3"',
+    '"9999999999999999"',
+    '**',
+    '*,"1"',
+    '"1" "2"',
+  ),
 );
 /** Media types the handler must refuse with 415 even around a valid JSON body. */
 const token = fc.stringMatching(/^[a-z0-9!#$&^_.+-]{1,12}$/);
 const wrongMediaType = fc.oneof(
-  fc.tuple(token, token).map(([t, s]) => `${t}/${s}`).filter((type) => type !== 'application/json'),
+  fc
+    .tuple(token, token)
+    .map(([t, s]) => `${t}/${s}`)
+    .filter((type) => type !== 'application/json'),
   fc.constantFrom(
     'text/plain',
     'text/plain; charset=utf-8',
@@ -242,19 +366,45 @@ const wrongMediaType = fc.oneof(
     'application/json, text/plain',
     'application/json/x',
   ),
-  fc.constantFrom('latin1', 'iso-8859-1', 'utf-16', 'utf-16le', 'utf-32', 'us-ascii', 'windows-1252', 'utf-7', '""').map((cs) => `application/json; charset=${cs}`),
+  fc
+    .constantFrom('latin1', 'iso-8859-1', 'utf-16', 'utf-16le', 'utf-32', 'us-ascii', 'windows-1252', 'utf-7', '""')
+    .map((cs) => `application/json; charset=${cs}`),
   headerValue.filter((s) => !/^\s*application\/json\s*(;|$)/i.test(s)),
 );
 /** Request headers a client may add; none of them may change an answer. */
 const RESERVED_HEADERS = new Set([
-  'authorization', 'content-type', 'content-length', 'content-encoding', 'transfer-encoding', 'if-match', 'host',
-  'connection', 'expect', 'upgrade', 'keep-alive', 'te', 'trailer',
+  'authorization',
+  'content-type',
+  'content-length',
+  'content-encoding',
+  'transfer-encoding',
+  'if-match',
+  'host',
+  'connection',
+  'expect',
+  'upgrade',
+  'keep-alive',
+  'te',
+  'trailer',
 ]);
 const extraHeaders = fc.dictionary(
-  fc.oneof(
-    fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/),
-    fc.constantFrom('constructor', '__proto__', 'tostring', 'x-http-method-override', 'x-user-id', 'cookie', 'origin', 'x-forwarded-for', 'range', 'accept'),
-  ).filter((name) => !RESERVED_HEADERS.has(name)),
+  fc
+    .oneof(
+      fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/),
+      fc.constantFrom(
+        'constructor',
+        '__proto__',
+        'tostring',
+        'x-http-method-override',
+        'x-user-id',
+        'cookie',
+        'origin',
+        'x-forwarded-for',
+        'range',
+        'accept',
+      ),
+    )
+    .filter((name) => !RESERVED_HEADERS.has(name)),
   headerValue,
   { maxKeys: 8 },
 );
@@ -268,7 +418,27 @@ const missingPathId = fc.oneof(
   fc.ulid(),
   fc.ulid().map((u) => u.toLowerCase()),
   fc.ulid().map(percentEncodeAll),
-  fc.constantFrom('%', '%%', '%zz', '%00', '%2F', 'a%2Fb', '%2e', '%c0%ae', '%ff%fe', '..;', 'null', 'undefined', '__proto__', 'constructor', '*', '%u0041', '~', "'", '"'),
+  fc.constantFrom(
+    '%',
+    '%%',
+    '%zz',
+    '%00',
+    '%2F',
+    'a%2Fb',
+    '%2e',
+    '%c0%ae',
+    '%ff%fe',
+    '..;',
+    'null',
+    'undefined',
+    '__proto__',
+    'constructor',
+    '*',
+    '%u0041',
+    '~',
+    "'",
+    '"',
+  ),
 );
 
 // ---------------------------------------------------------------- the tests
@@ -293,7 +463,6 @@ describe('hostile HTTP input on every route', { timeout: 60_000 }, () => {
     known = now;
     expect(now, `${label}: a refused request changed stored tasks`).toEqual(before);
   }
-
 
   const fuzz = <T>(name: string, numRuns: number, arbitrary: fc.Arbitrary<T>, check: (value: T) => Promise<void>) =>
     fuzzProperty(figures.properties, name, numRuns, arbitrary, check);
@@ -384,15 +553,51 @@ describe('hostile HTTP input on every route', { timeout: 60_000 }, () => {
       };
       type Part = { kind: 'noise' | 'badLimit' | 'goodLimit' | 'badCursor' | 'goodCursor'; raw: string; limit?: number };
       const noise = fc
-        .tuple(fc.oneof(fc.string({ maxLength: 10 }), fc.constantFrom('__proto__', 'constructor', 'toString', 'LIMIT', 'Cursor', 'limit[]', 'limit ', '')), fc.string({ maxLength: 15 }), fc.boolean())
+        .tuple(
+          fc.oneof(
+            fc.string({ maxLength: 10 }),
+            fc.constantFrom('__proto__', 'constructor', 'toString', 'LIMIT', 'Cursor', 'limit[]', 'limit ', ''),
+          ),
+          fc.string({ maxLength: 15 }),
+          fc.boolean(),
+        )
         .filter(([name]) => !['limit', 'cursor'].includes(name))
-        .map(([name, value, bare]): Part => ({ kind: 'noise', raw: bare ? encodeURIComponent(name) : `${encodeURIComponent(name)}=${encodeURIComponent(value)}` }))
+        .map(
+          ([name, value, bare]): Part => ({
+            kind: 'noise',
+            raw: bare ? encodeURIComponent(name) : `${encodeURIComponent(name)}=${encodeURIComponent(value)}`,
+          }),
+        )
         .filter((part) => !['limit', 'cursor'].includes(decodesTo(part.raw.split('=')[0]!)));
       const badLimit = fc
         .oneof(
-          fc.constantFrom('', '0', '101', '1000', '-1', '+5', ' 5', '5 ', '1.5', '1e1', '0x10', 'NaN', 'Infinity', '٣', '５', '%zz', '%00', '10%00', 'null', '[]'),
+          fc.constantFrom(
+            '',
+            '0',
+            '101',
+            '1000',
+            '-1',
+            '+5',
+            ' 5',
+            '5 ',
+            '1.5',
+            '1e1',
+            '0x10',
+            'NaN',
+            'Infinity',
+            '٣',
+            '５',
+            '%zz',
+            '%00',
+            '10%00',
+            'null',
+            '[]',
+          ),
           fc.integer({ min: 101, max: 1_000_000 }).map(String),
-          fc.string({ maxLength: 8 }).filter((s) => !/^\d{1,3}$/.test(s)).map(encodeURIComponent),
+          fc
+            .string({ maxLength: 8 })
+            .filter((s) => !/^\d{1,3}$/.test(s))
+            .map(encodeURIComponent),
         )
         .map((value): Part => ({ kind: 'badLimit', raw: `limit=${value}` }));
       const goodLimit = fc.integer({ min: 1, max: 100 }).map((n): Part => ({ kind: 'goodLimit', raw: `limit=${n}`, limit: n }));
@@ -401,13 +606,25 @@ describe('hostile HTTP input on every route', { timeout: 60_000 }, () => {
           fc.string({ maxLength: 40 }).map(encodeURIComponent),
           fc.stringMatching(/^[A-Za-z0-9_-]{1,300}$/),
           anyJson.map((v) => Buffer.from(JSON.stringify(v)).toString('base64url')),
-          fc.record({ v: fc.constantFrom(1, 2, '1'), u: fc.string({ maxLength: 22 }), k: fc.ulid() }).map((c) => Buffer.from(JSON.stringify(c)).toString('base64url')),
-          fc.constantFrom(strangersCursor, `${goodCursor}A`, `${goodCursor}_`, goodCursor.slice(1), goodCursor.toLowerCase(), Buffer.from(goodCursor, 'base64url').toString('base64'), `${goodCursor}=`),
+          fc
+            .record({ v: fc.constantFrom(1, 2, '1'), u: fc.string({ maxLength: 22 }), k: fc.ulid() })
+            .map((c) => Buffer.from(JSON.stringify(c)).toString('base64url')),
+          fc.constantFrom(
+            strangersCursor,
+            `${goodCursor}A`,
+            `${goodCursor}_`,
+            goodCursor.slice(1),
+            goodCursor.toLowerCase(),
+            Buffer.from(goodCursor, 'base64url').toString('base64'),
+            `${goodCursor}=`,
+          ),
         )
         .filter((raw) => decodesTo(raw) !== goodCursor)
         .map((value): Part => ({ kind: 'badCursor', raw: `cursor=${value}` }));
       const goodCursorPart = fc.constant<Part>({ kind: 'goodCursor', raw: `cursor=${encodeURIComponent(goodCursor)}` });
-      const query = fc.array(fc.oneof({ weight: 4, arbitrary: noise }, badLimit, goodLimit, badCursor, goodCursorPart), { maxLength: 5 });
+      const query = fc.array(fc.oneof({ weight: 4, arbitrary: noise }, badLimit, goodLimit, badCursor, goodCursorPart), {
+        maxLength: 5,
+      });
 
       await fuzz('GET /tasks query strings', 100, query, async (parts) => {
         const qs = parts.map((p) => p.raw).join('&');
@@ -415,7 +632,11 @@ describe('hostile HTTP input on every route', { timeout: 60_000 }, () => {
         const limits = parts.filter((p) => p.kind === 'badLimit' || p.kind === 'goodLimit');
         const cursors = parts.filter((p) => p.kind === 'badCursor' || p.kind === 'goodCursor');
         // Payload format 2.0 joins a repeated parameter with commas, so a repeat is never valid.
-        const invalid = limits.length > 1 || cursors.length > 1 || limits.some((p) => p.kind === 'badLimit') || cursors.some((p) => p.kind === 'badCursor');
+        const invalid =
+          limits.length > 1 ||
+          cursors.length > 1 ||
+          limits.some((p) => p.kind === 'badLimit') ||
+          cursors.some((p) => p.kind === 'badCursor');
         if (invalid) {
           expectContractError(res, [400], `GET /tasks?${qs}`);
           return;
@@ -438,7 +659,10 @@ describe('hostile HTTP input on every route', { timeout: 60_000 }, () => {
       );
       await fuzz('wrong media types', 80, fc.tuple(routes, anySeed(), wrongMediaType), async ([route, task, type]) => {
         const path = route.path(task);
-        const res = await send(api, route.method, path, { rawBody: JSON.stringify(route.body), headers: { 'content-type': type } });
+        const res = await send(api, route.method, path, {
+          rawBody: JSON.stringify(route.body),
+          headers: { 'content-type': type },
+        });
         expectContractError(res, [415], `${route.method} ${path} content-type: ${type}`);
         await expectUnchanged(`${route.method} ${path} content-type: ${type}`);
       });
@@ -452,7 +676,10 @@ describe('hostile HTTP input on every route', { timeout: 60_000 }, () => {
       );
       await fuzz('malformed If-Match', 80, fc.tuple(routes, anySeed(), garbageIfMatch), async ([route, task, ifMatch]) => {
         const path = `/tasks/${task.id}${route.suffix}`;
-        const res = await send(api, route.method, path, { ...(route.body ? { body: route.body } : {}), headers: { 'if-match': ifMatch } });
+        const res = await send(api, route.method, path, {
+          ...(route.body ? { body: route.body } : {}),
+          headers: { 'if-match': ifMatch },
+        });
         expectContractError(res, [400], `${route.method} ${path} If-Match: ${ifMatch}`);
         await expectUnchanged(`${route.method} ${path} If-Match: ${ifMatch}`);
       });
@@ -465,12 +692,20 @@ describe('hostile HTTP input on every route', { timeout: 60_000 }, () => {
         { method: 'DELETE', suffix: '', body: undefined },
       );
       const versions = fc.array(fc.integer({ min: 0, max: 999_999_999_999_999 }), { minLength: 1, maxLength: 20 });
-      const style = fc.constantFrom((v: number) => `"${v}"`, (v: number) => `W/"${v}"`, (v: number) => String(v), (v: number) => ` "${v}" `);
+      const style = fc.constantFrom(
+        (v: number) => `"${v}"`,
+        (v: number) => `W/"${v}"`,
+        (v: number) => String(v),
+        (v: number) => ` "${v}" `,
+      );
       await fuzz('stale If-Match', 60, fc.tuple(routes, anySeed(), versions, style), async ([route, task, list, tag]) => {
         fc.pre(!list.includes(task.version));
         const path = `/tasks/${task.id}${route.suffix}`;
         const ifMatch = list.map(tag).join(',');
-        const res = await send(api, route.method, path, { ...(route.body ? { body: route.body } : {}), headers: { 'if-match': ifMatch } });
+        const res = await send(api, route.method, path, {
+          ...(route.body ? { body: route.body } : {}),
+          headers: { 'if-match': ifMatch },
+        });
         expectContractError(res, [412], `${route.method} ${path} If-Match: ${ifMatch}`);
         expect((res.body as ErrorBody).error.current).toEqual(task);
         await expectUnchanged(`${route.method} ${path} If-Match: ${ifMatch}`);
@@ -482,7 +717,10 @@ describe('hostile HTTP input on every route', { timeout: 60_000 }, () => {
         const read = await send(api, 'GET', `/tasks/${task.id}`, { headers });
         expect(read.status, `${JSON.stringify(headers)} → ${read.text.slice(0, 300)}`).toBe(200);
         expect(read.body).toEqual(task);
-        const write = await send(api, 'PUT', `/tasks/${task.id}`, { body: { title: 'header smuggling' }, headers: { ...headers, 'if-match': ifMatch } });
+        const write = await send(api, 'PUT', `/tasks/${task.id}`, {
+          body: { title: 'header smuggling' },
+          headers: { ...headers, 'if-match': ifMatch },
+        });
         expectContractError(write, [400], `PUT with ${JSON.stringify(headers)} If-Match: ${ifMatch}`);
         await expectUnchanged(`PUT with ${JSON.stringify(headers)}`);
       });
@@ -491,7 +729,14 @@ describe('hostile HTTP input on every route', { timeout: 60_000 }, () => {
     it('checks in the contract order: auth, size, media type, JSON and fields, existence, precondition', async () => {
       type Defects = { unauth: boolean; oversize: boolean; media: boolean; json: boolean; missing: boolean; stale: boolean };
       const defects = fc
-        .record({ unauth: fc.boolean(), oversize: fc.boolean(), media: fc.boolean(), json: fc.boolean(), missing: fc.boolean(), stale: fc.boolean() })
+        .record({
+          unauth: fc.boolean(),
+          oversize: fc.boolean(),
+          media: fc.boolean(),
+          json: fc.boolean(),
+          missing: fc.boolean(),
+          stale: fc.boolean(),
+        })
         .filter((d) => Object.values(d).some(Boolean));
       const routes = fc.constantFrom('POST /tasks', 'PUT /tasks/{id}', 'PATCH /tasks/{id}/complete', 'DELETE /tasks/{id}');
       const expected = (route: string, d: Defects) => {
@@ -506,22 +751,35 @@ describe('hostile HTTP input on every route', { timeout: 60_000 }, () => {
         return undefined;
       };
       const anonymous = apiClient(stack.apiUrl);
-      await fuzz('contract check order', 80, fc.tuple(routes, defects, anySeed(), fc.ulid()), async ([route, d, task, missingId]) => {
-        const status = expected(route, d);
-        fc.pre(status !== undefined);
-        const [method, template] = route.split(' ') as [string, string];
-        const path = template.replace('{id}', d.missing ? missingId : task.id);
-        const fields = route === 'PATCH /tasks/{id}/complete' ? { completed: !task.completed } : route === 'DELETE /tasks/{id}' ? {} : { title: 'ordered' };
-        let text = d.json ? JSON.stringify(fields).slice(0, -1) : JSON.stringify(fields);
-        if (d.oversize) text = d.json ? text + ' '.repeat(MAX + 1) : `${text.slice(0, -1)}${text.length > 2 ? ',' : ''}"pad":"${'x'.repeat(MAX)}"}`;
-        const headers: Record<string, string> = { 'content-type': d.media ? 'text/plain' : 'application/json' };
-        if (d.stale) headers['if-match'] = `"${task.version + 1}"`;
-        const needsBody = route !== 'DELETE /tasks/{id}' || d.oversize || d.media || d.json;
-        const client = d.unauth ? anonymous : api;
-        const res = await send(client, method, path, { ...(needsBody ? { rawBody: text } : {}), headers });
-        expectContractError(res, [status!], `${route} ${JSON.stringify(d)}`);
-        await expectUnchanged(`${route} ${JSON.stringify(d)}`);
-      });
+      await fuzz(
+        'contract check order',
+        80,
+        fc.tuple(routes, defects, anySeed(), fc.ulid()),
+        async ([route, d, task, missingId]) => {
+          const status = expected(route, d);
+          fc.pre(status !== undefined);
+          const [method, template] = route.split(' ') as [string, string];
+          const path = template.replace('{id}', d.missing ? missingId : task.id);
+          const fields =
+            route === 'PATCH /tasks/{id}/complete'
+              ? { completed: !task.completed }
+              : route === 'DELETE /tasks/{id}'
+                ? {}
+                : { title: 'ordered' };
+          let text = d.json ? JSON.stringify(fields).slice(0, -1) : JSON.stringify(fields);
+          if (d.oversize)
+            text = d.json
+              ? text + ' '.repeat(MAX + 1)
+              : `${text.slice(0, -1)}${text.length > 2 ? ',' : ''}"pad":"${'x'.repeat(MAX)}"}`;
+          const headers: Record<string, string> = { 'content-type': d.media ? 'text/plain' : 'application/json' };
+          if (d.stale) headers['if-match'] = `"${task.version + 1}"`;
+          const needsBody = route !== 'DELETE /tasks/{id}' || d.oversize || d.media || d.json;
+          const client = d.unauth ? anonymous : api;
+          const res = await send(client, method, path, { ...(needsBody ? { rawBody: text } : {}), headers });
+          expectContractError(res, [status!], `${route} ${JSON.stringify(d)}`);
+          await expectUnchanged(`${route} ${JSON.stringify(d)}`);
+        },
+      );
     });
 
     it('stores any well-formed Unicode title and description exactly (trimmed title) and refuses lone surrogates', async () => {
@@ -530,44 +788,95 @@ describe('hostile HTTP input on every route', { timeout: 60_000 }, () => {
         fc.oneof(
           fc.string({ unit: 'grapheme', minLength: 1, maxLength, size: 'large' }),
           fc.string({ unit: 'binary', minLength: 1, maxLength, size: 'large' }),
-          fc.string({ unit: fc.constantFrom('😀', '👩‍👩‍👧‍👦', 'e\u0301', '\u202e', '\u200f', '\u0000', '\ufeff', '\u2028', 'ﷺ', '𝕏', 'ß', 'İ'), minLength: 1, maxLength: 40 }),
+          fc.string({
+            unit: fc.constantFrom(
+              '😀',
+              '👩‍👩‍👧‍👦',
+              'e\u0301',
+              '\u202e',
+              '\u200f',
+              '\u0000',
+              '\ufeff',
+              '\u2028',
+              'ﷺ',
+              '𝕏',
+              'ß',
+              'İ',
+            ),
+            minLength: 1,
+            maxLength: 40,
+          }),
           withLoneSurrogate,
         );
-      await fuzz('Unicode round trip', 60, fc.tuple(text(200), fc.option(text(400), { nil: undefined })), async ([title, description]) => {
-        const body = description === undefined ? { title } : { title, description };
-        const res = await send(own, 'POST', '/tasks', { body });
-        const trimmed = title.trim();
-        const wellFormed = !/\p{Cs}/u.test(title) && !/\p{Cs}/u.test(description ?? '');
-        const valid = wellFormed && [...trimmed].length >= 1 && [...trimmed].length <= LIMITS.titleMaxChars;
-        const label = `POST ${JSON.stringify(body).slice(0, 200)}`;
-        if (!valid) {
-          expectContractError(res, [400], label);
-          return;
-        }
-        expect(res.status, `${label} → ${res.text.slice(0, 300)}`).toBe(201);
-        const stored = await own<Task>('GET', `/tasks/${(res.body as Task).id}`);
-        expect(stored.body.title).toBe(trimmed);
-        expect(stored.body.description).toBe(description ?? '');
-      });
+      await fuzz(
+        'Unicode round trip',
+        60,
+        fc.tuple(text(200), fc.option(text(400), { nil: undefined })),
+        async ([title, description]) => {
+          const body = description === undefined ? { title } : { title, description };
+          const res = await send(own, 'POST', '/tasks', { body });
+          const trimmed = title.trim();
+          const wellFormed = !/\p{Cs}/u.test(title) && !/\p{Cs}/u.test(description ?? '');
+          const valid = wellFormed && [...trimmed].length >= 1 && [...trimmed].length <= LIMITS.titleMaxChars;
+          const label = `POST ${JSON.stringify(body).slice(0, 200)}`;
+          if (!valid) {
+            expectContractError(res, [400], label);
+            return;
+          }
+          expect(res.status, `${label} → ${res.text.slice(0, 300)}`).toBe(201);
+          const stored = await own<Task>('GET', `/tasks/${(res.body as Task).id}`);
+          expect(stored.body.title).toBe(trimmed);
+          expect(stored.body.description).toBe(description ?? '');
+        },
+      );
     });
 
     it('refuses every request without a valid token with 401 first, whatever else is wrong with it', async () => {
-      const routes = fc.constantFrom('GET /tasks', 'POST /tasks', 'GET /tasks/{id}', 'PUT /tasks/{id}', 'PATCH /tasks/{id}/complete', 'DELETE /tasks/{id}');
+      const routes = fc.constantFrom(
+        'GET /tasks',
+        'POST /tasks',
+        'GET /tasks/{id}',
+        'PUT /tasks/{id}',
+        'PATCH /tasks/{id}/complete',
+        'DELETE /tasks/{id}',
+      );
       const authorization = fc.oneof(
         fc.constant(undefined),
-        fc.constantFrom('', 'Bearer', 'Bearer ', 'Basic YTpi', 'Bearer null', 'Bearer undefined', 'Bearer a.b.c', 'Bearer ....', 'bearer eyJhbGciOiJub25lIn0.e30.'),
+        fc.constantFrom(
+          '',
+          'Bearer',
+          'Bearer ',
+          'Basic YTpi',
+          'Bearer null',
+          'Bearer undefined',
+          'Bearer a.b.c',
+          'Bearer ....',
+          'bearer eyJhbGciOiJub25lIn0.e30.',
+        ),
         headerValue.map((s) => `Bearer ${s}`),
       );
-      const body = fc.oneof(invalidCreateBody, fc.constant(JSON.stringify({ title: 'anonymous' })), fc.constant('x'.repeat(MAX + 100)));
-      await fuzz('unauthenticated requests', 60, fc.tuple(routes, authorization, body, anySeed(), wrongMediaType), async ([route, auth, text, task, type]) => {
-        const [method, template] = route.split(' ') as [string, string];
-        const path = template.replace('{id}', task.id);
-        const headers: Record<string, string> = { 'content-type': type };
-        if (auth !== undefined) headers.authorization = auth;
-        const res = await send(apiClient(stack.apiUrl), method, path, { ...(method === 'GET' ? {} : { rawBody: text }), headers });
-        expectContractError(res, [401], `${route} authorization: ${auth}`);
-        if (method !== 'GET') await expectUnchanged(`${route} authorization: ${auth}`);
-      });
+      const body = fc.oneof(
+        invalidCreateBody,
+        fc.constant(JSON.stringify({ title: 'anonymous' })),
+        fc.constant('x'.repeat(MAX + 100)),
+      );
+      await fuzz(
+        'unauthenticated requests',
+        60,
+        fc.tuple(routes, authorization, body, anySeed(), wrongMediaType),
+        async ([route, auth, text, task, type]) => {
+          const [method, template] = route.split(' ') as [string, string];
+          const path = template.replace('{id}', task.id);
+          const headers: Record<string, string> = { 'content-type': type };
+          if (auth !== undefined) headers.authorization = auth;
+          const res = await send(apiClient(stack.apiUrl), method, path, {
+            ...(method === 'GET' ? {} : { rawBody: text }),
+            headers,
+          });
+          expectContractError(res, [401], `${route} authorization: ${auth}`);
+          if (method !== 'GET') await expectUnchanged(`${route} authorization: ${auth}`);
+        },
+      );
     });
   });
 
@@ -589,16 +898,25 @@ describe('hostile HTTP input on every route', { timeout: 60_000 }, () => {
       expect(Buffer.byteLength(exact)).toBe(MAX);
       figures.explicitCases++;
       expect((await send(own, 'POST', '/tasks', { rawBody: exact, headers: JSON_TYPE })).status).toBe(201);
-      await refused('16,385 bytes', [413], 'POST', '/tasks', { rawBody: base.slice(0, -1) + ' '.repeat(MAX - base.length + 1) + '}', headers: JSON_TYPE });
+      await refused('16,385 bytes', [413], 'POST', '/tasks', {
+        rawBody: base.slice(0, -1) + ' '.repeat(MAX - base.length + 1) + '}',
+        headers: JSON_TYPE,
+      });
       await refused('16,385 bytes of multi-byte text', [413], 'POST', '/tasks', {
         body: { title: 'x', description: '😀'.repeat(Math.ceil(MAX / 4)) },
       });
-      await refused('16,385 bytes on PUT', [413], 'PUT', `/tasks/${seeded[0]!.id}`, { rawBody: `{"title":"${'y'.repeat(MAX)}"}`, headers: JSON_TYPE });
+      await refused('16,385 bytes on PUT', [413], 'PUT', `/tasks/${seeded[0]!.id}`, {
+        rawBody: `{"title":"${'y'.repeat(MAX)}"}`,
+        headers: JSON_TYPE,
+      });
     });
 
     it('refuses multi-megabyte bodies with 413 and stays up', async () => {
       await refused('3 MB JSON', [413], 'POST', '/tasks', { body: { title: 'x', description: 'y'.repeat(3_000_000) } });
-      await refused('3 MB binary', [413], 'PUT', `/tasks/${seeded[2]!.id}`, { rawBody: Buffer.alloc(3_000_000, 0xff), headers: { 'content-type': 'application/octet-stream' } });
+      await refused('3 MB binary', [413], 'PUT', `/tasks/${seeded[2]!.id}`, {
+        rawBody: Buffer.alloc(3_000_000, 0xff),
+        headers: { 'content-type': 'application/octet-stream' },
+      });
       // Over API Gateway's own 10 MB payload quota the gateway answers before any Lambda,
       // with its own body (an HTTP API cannot customise gateway responses).
       figures.explicitCases++;
@@ -611,10 +929,22 @@ describe('hostile HTTP input on every route', { timeout: 60_000 }, () => {
     it('refuses deeply nested JSON with 400 or 413, never a stack overflow', async () => {
       const arrays = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
       await refused('10,000 nested arrays', [400, 413], 'POST', '/tasks', { rawBody: arrays(10_000), headers: JSON_TYPE });
-      await refused('8,000 nested arrays (within 16 KB)', [400], 'POST', '/tasks', { rawBody: arrays(8_000), headers: JSON_TYPE });
-      await refused('2,700 nested objects', [400], 'PUT', `/tasks/${seeded[0]!.id}`, { rawBody: '{"a":'.repeat(2_700) + '1' + '}'.repeat(2_700), headers: JSON_TYPE });
-      await refused('nested arrays as the description', [400], 'POST', '/tasks', { rawBody: `{"title":"t","description":${arrays(7_000)}}`, headers: JSON_TYPE });
-      await refused('nested arrays as completed', [400], 'PATCH', `/tasks/${seeded[0]!.id}/complete`, { rawBody: `{"completed":${arrays(7_000)}}`, headers: JSON_TYPE });
+      await refused('8,000 nested arrays (within 16 KB)', [400], 'POST', '/tasks', {
+        rawBody: arrays(8_000),
+        headers: JSON_TYPE,
+      });
+      await refused('2,700 nested objects', [400], 'PUT', `/tasks/${seeded[0]!.id}`, {
+        rawBody: '{"a":'.repeat(2_700) + '1' + '}'.repeat(2_700),
+        headers: JSON_TYPE,
+      });
+      await refused('nested arrays as the description', [400], 'POST', '/tasks', {
+        rawBody: `{"title":"t","description":${arrays(7_000)}}`,
+        headers: JSON_TYPE,
+      });
+      await refused('nested arrays as completed', [400], 'PATCH', `/tasks/${seeded[0]!.id}/complete`, {
+        rawBody: `{"completed":${arrays(7_000)}}`,
+        headers: JSON_TYPE,
+      });
       await refused('100,000 nested arrays, 200 KB', [413], 'POST', '/tasks', { rawBody: arrays(100_000), headers: JSON_TYPE });
     });
 
@@ -633,10 +963,21 @@ describe('hostile HTTP input on every route', { timeout: 60_000 }, () => {
       await accepted('astral and wide', { title: '𝕏 中文 ﷺ 🏳️‍🌈' });
       await refused('201 emoji', [400], 'POST', '/tasks', { body: { title: '😀'.repeat(201) } });
       await refused('29 family emoji (7 code points each)', [400], 'POST', '/tasks', { body: { title: '👩‍👩‍👧‍👦'.repeat(29) } });
-      await refused('escaped lone high surrogate', [400], 'POST', '/tasks', { rawBody: '{"title":"a\\ud800b"}', headers: JSON_TYPE });
-      await refused('escaped lone low surrogate in description', [400], 'PUT', `/tasks/${seeded[3]!.id}`, { rawBody: '{"description":"\\udc00"}', headers: JSON_TYPE });
-      await refused('byte order mark before the JSON', [400], 'POST', '/tasks', { rawBody: '\ufeff{"title":"bom"}', headers: JSON_TYPE });
-      await refused('only whitespace and zero-width no-break space', [400], 'POST', '/tasks', { body: { title: ' \ufeff\u00a0\u3000 ' } });
+      await refused('escaped lone high surrogate', [400], 'POST', '/tasks', {
+        rawBody: '{"title":"a\\ud800b"}',
+        headers: JSON_TYPE,
+      });
+      await refused('escaped lone low surrogate in description', [400], 'PUT', `/tasks/${seeded[3]!.id}`, {
+        rawBody: '{"description":"\\udc00"}',
+        headers: JSON_TYPE,
+      });
+      await refused('byte order mark before the JSON', [400], 'POST', '/tasks', {
+        rawBody: '\ufeff{"title":"bom"}',
+        headers: JSON_TYPE,
+      });
+      await refused('only whitespace and zero-width no-break space', [400], 'POST', '/tasks', {
+        body: { title: ' \ufeff\u00a0\u3000 ' },
+      });
 
       // Raw bytes that are not UTF-8 (a CESU-8 surrogate, a stray continuation byte,
       // an overlong NUL). A text body reaches the handler already decoded, so it either
@@ -661,26 +1002,43 @@ describe('hostile HTTP input on every route', { timeout: 60_000 }, () => {
     it('refuses bodies that are not application/json with 415, and accepts application/json; charset=UTF-8', async () => {
       const body = JSON.stringify({ title: 'smuggled' });
       await refused('text/plain', [415], 'POST', '/tasks', { rawBody: body, headers: { 'content-type': 'text/plain' } });
-      await refused('form', [415], 'POST', '/tasks', { rawBody: 'title=smuggled', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      await refused('form', [415], 'POST', '/tasks', {
+        rawBody: 'title=smuggled',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
       const form = new FormData();
       form.set('title', 'smuggled');
       figures.explicitCases++;
-      const multipart = await fetch(`${stack.apiUrl}/tasks`, { method: 'POST', body: form, headers: { authorization: `Bearer ${token}` } });
+      const multipart = await fetch(`${stack.apiUrl}/tasks`, {
+        method: 'POST',
+        body: form,
+        headers: { authorization: `Bearer ${token}` },
+      });
       figures.requests++;
       const multipartText = await multipart.text();
-      expectContractError({ status: multipart.status, headers: multipart.headers, body: JSON.parse(multipartText), text: multipartText }, [415], 'multipart');
+      expectContractError(
+        { status: multipart.status, headers: multipart.headers, body: JSON.parse(multipartText), text: multipartText },
+        [415],
+        'multipart',
+      );
       await expectUnchanged('multipart');
       // A Buffer body makes fetch send no Content-Type at all.
       await refused('no content type', [415], 'POST', '/tasks', { rawBody: Buffer.from(body) });
       await refused('no content type on PUT', [415], 'PUT', `/tasks/${seeded[0]!.id}`, { rawBody: Buffer.from(body) });
-      await refused('charset=latin1', [415], 'POST', '/tasks', { rawBody: body, headers: { 'content-type': 'application/json; charset=latin1' } });
+      await refused('charset=latin1', [415], 'POST', '/tasks', {
+        rawBody: body,
+        headers: { 'content-type': 'application/json; charset=latin1' },
+      });
       await refused('gzip-encoded JSON', [400], 'POST', '/tasks', {
         rawBody: Buffer.from((await import('node:zlib')).gzipSync(body)),
         headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
       });
       figures.explicitCases++;
       const own = apiClient(stack.apiUrl, await getToken(stack.tokenUrl, newUser()));
-      const ok = await send(own, 'POST', '/tasks', { rawBody: body, headers: { 'content-type': 'Application/JSON; charset="UTF-8"' } });
+      const ok = await send(own, 'POST', '/tasks', {
+        rawBody: body,
+        headers: { 'content-type': 'Application/JSON; charset="UTF-8"' },
+      });
       expect(ok.status, ok.text).toBe(201);
     });
 
@@ -714,14 +1072,25 @@ describe('hostile HTTP input on every route', { timeout: 60_000 }, () => {
         ['trailing comma', 'POST', '/tasks', '{"title":"x",}'],
         ['comment', 'POST', '/tasks', '{"title":"x"/*c*/}'],
       ];
-      for (const [label, method, path, text] of cases) await refused(label, [400], method, path, { rawBody: text, headers: JSON_TYPE });
+      for (const [label, method, path, text] of cases)
+        await refused(label, [400], method, path, { rawBody: text, headers: JSON_TYPE });
       await refused('empty body on POST', [400], 'POST', '/tasks', { headers: JSON_TYPE });
       await refused('empty body on PUT', [400], 'PUT', `/tasks/${a.id}`, { headers: JSON_TYPE });
     });
 
     it('answers 404 for odd path ids, and a 4xx without a crash for a path beyond the request-line limit', async () => {
       const id = seeded[0]!.id;
-      for (const path of [`/tasks/${'A'.repeat(8_000)}`, '/tasks/%', '/tasks/%E0%A4%A', `/tasks/${id}%00`, `/tasks/${id}%2F..%2F`, `/tasks/${id};x=1`, `/tasks/${id}/`, `/tasks/${id}/complete/x`, '/tasks//complete']) {
+      for (const path of [
+        `/tasks/${'A'.repeat(8_000)}`,
+        '/tasks/%',
+        '/tasks/%E0%A4%A',
+        `/tasks/${id}%00`,
+        `/tasks/${id}%2F..%2F`,
+        `/tasks/${id};x=1`,
+        `/tasks/${id}/`,
+        `/tasks/${id}/complete/x`,
+        '/tasks//complete',
+      ]) {
         await refused(path.slice(0, 60), [404], 'GET', path);
       }
       await refused('PATCH on an odd id', [404], 'PATCH', `/tasks/${encodeURIComponent('../../tasks')}/complete`);
@@ -736,10 +1105,31 @@ describe('hostile HTTP input on every route', { timeout: 60_000 }, () => {
 
     it('refuses repeated, empty and odd limit and cursor parameters with 400', async () => {
       const issued = (await api<ListTasksResponse>('GET', '/tasks?limit=1')).body.nextCursor!;
-      for (const altered of [`${issued}A`, `${issued}-`, `${issued}==`, `${issued}AAAA`, issued.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'))]) {
+      for (const altered of [
+        `${issued}A`,
+        `${issued}-`,
+        `${issued}==`,
+        `${issued}AAAA`,
+        issued.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')),
+      ]) {
         await refused(`cursor ${altered}`, [400], 'GET', `/tasks?cursor=${encodeURIComponent(altered)}`);
       }
-      for (const query of ['limit=1&limit=2', 'limit=5&limit=5', 'limit=', 'limit', 'limit=%zz', 'limit=10%00', 'cursor=', 'cursor', 'cursor=a&cursor=b', `cursor=${'A'.repeat(5_000)}`, 'cursor=%', 'cursor=e30', 'cursor=bnVsbA', 'cursor=W10']) {
+      for (const query of [
+        'limit=1&limit=2',
+        'limit=5&limit=5',
+        'limit=',
+        'limit',
+        'limit=%zz',
+        'limit=10%00',
+        'cursor=',
+        'cursor',
+        'cursor=a&cursor=b',
+        `cursor=${'A'.repeat(5_000)}`,
+        'cursor=%',
+        'cursor=e30',
+        'cursor=bnVsbA',
+        'cursor=W10',
+      ]) {
         await refused(query, [400], 'GET', `/tasks?${query}`);
       }
     });

@@ -93,7 +93,8 @@ class RawSocket {
       const value = predicate();
       if (value) return value;
       const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new Error(`timed out waiting for ${what}; last frames: ${this.frames.slice(-3).join(' | ').slice(0, 500)}`);
+      if (remaining <= 0)
+        throw new Error(`timed out waiting for ${what}; last frames: ${this.frames.slice(-3).join(' | ').slice(0, 500)}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, remaining);
         this.waiters.push(() => {
@@ -175,7 +176,6 @@ function expectedAnswer(message: string): 'PONG' | 'AUTH_SUCCESS' | 'ERROR' {
   return action === 'ping' ? 'PONG' : action === 'hello' ? 'AUTH_SUCCESS' : 'ERROR';
 }
 
-
 const fuzz = <T>(name: string, numRuns: number, arbitrary: fc.Arbitrary<T>, check: (value: T) => Promise<void>) =>
   fuzzProperty(figures.properties, name, numRuns, arbitrary, check);
 
@@ -205,7 +205,22 @@ describe('hostile WebSocket input', { timeout: 60_000 }, () => {
           {
             action: fc.oneof(
               fc.jsonValue({ maxDepth: 1 }),
-              fc.constantFrom('hello', 'ping', 'PING', 'Ping', ' ping', 'ping ', 'hello\u0000', '$connect', '$disconnect', '$default', '__proto__', 'constructor', 'toString', 'sendMessage'),
+              fc.constantFrom(
+                'hello',
+                'ping',
+                'PING',
+                'Ping',
+                ' ping',
+                'ping ',
+                'hello\u0000',
+                '$connect',
+                '$disconnect',
+                '$default',
+                '__proto__',
+                'constructor',
+                'toString',
+                'sendMessage',
+              ),
             ),
             data: fc.jsonValue({ maxDepth: 2 }),
           },
@@ -213,7 +228,10 @@ describe('hostile WebSocket input', { timeout: 60_000 }, () => {
         )
         .map((v) => JSON.stringify(v)),
       fc
-        .tuple(fc.constantFrom('ping', 'hello'), fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 4 }))
+        .tuple(
+          fc.constantFrom('ping', 'hello'),
+          fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 4 }),
+        )
         .map(([action, extra]) => JSON.stringify({ ...extra, action })),
       fc.constantFrom(
         '',
@@ -278,7 +296,11 @@ describe('hostile WebSocket input', { timeout: 60_000 }, () => {
     const token = await getToken(stack.tokenUrl, newUser());
     const userId = forge.claims(token).sub as string;
     const invalidUtf8 = fc
-      .tuple(fc.uint8Array({ maxLength: 50 }), fc.constantFrom([0xff], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82]), fc.uint8Array({ maxLength: 50 }))
+      .tuple(
+        fc.uint8Array({ maxLength: 50 }),
+        fc.constantFrom([0xff], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82]),
+        fc.uint8Array({ maxLength: 50 }),
+      )
       .map(([a, bad, b]) => Buffer.concat([Buffer.from(a), Buffer.from(bad), Buffer.from(b)]))
       .filter((buffer) => !isUtf8(buffer));
     await fuzz('invalid UTF-8 text frames', 20, invalidUtf8, async (data) => {
@@ -308,9 +330,12 @@ describe('hostile WebSocket input', { timeout: 60_000 }, () => {
     const oversized: Array<[string, (s: RawSocket) => void]> = [
       ['128 KB + 1 byte', (s) => s.ws.send(padded(max + 1))],
       ['5 MB', (s) => s.ws.send('x'.repeat(5 * 1024 * 1024))],
-      ['five 32 KB fragments', (s) => {
-        for (let i = 0; i < 5; i++) s.ws.send('y'.repeat(32 * 1024), { fin: i === 4 });
-      }],
+      [
+        'five 32 KB fragments',
+        (s) => {
+          for (let i = 0; i < 5; i++) s.ws.send('y'.repeat(32 * 1024), { fin: i === 4 });
+        },
+      ],
       ['129 KB of multi-byte text', (s) => s.ws.send('😀'.repeat(Math.ceil((max + 1) / 4)))],
     ];
     for (const [label, sendIt] of oversized) {
@@ -329,7 +354,10 @@ describe('hostile WebSocket input', { timeout: 60_000 }, () => {
     const floodToken = await getToken(stack.tokenUrl, newUser());
     const bystanderToken = await getToken(stack.tokenUrl, newUser());
     const flooder = await RawSocket.open(floodToken);
-    const bystanders = await Promise.all([SocketClient.open(stack.wsUrl, bystanderToken), SocketClient.open(stack.wsUrl, bystanderToken)]);
+    const bystanders = await Promise.all([
+      SocketClient.open(stack.wsUrl, bystanderToken),
+      SocketClient.open(stack.wsUrl, bystanderToken),
+    ]);
     for (const b of bystanders) {
       b.send({ action: 'hello' });
       await b.next((f) => f.type === 'AUTH_SUCCESS');
@@ -343,7 +371,8 @@ describe('hostile WebSocket input', { timeout: 60_000 }, () => {
     for (let i = 0; i < count; i++) flooder.ws.send('{"action":"ping"}');
     // Writes by both users while the flood is being answered.
     const created: Task[] = [];
-    for (let i = 0; i < 5; i++) created.push((await bystanderApi<Task>('POST', '/tasks', { body: { title: `during flood ${i}` } })).body);
+    for (let i = 0; i < 5; i++)
+      created.push((await bystanderApi<Task>('POST', '/tasks', { body: { title: `during flood ${i}` } })).body);
     const floodersOwn = (await floodApi<Task>('POST', '/tasks', { body: { title: 'flooder writes too' } })).body;
 
     await flooder.until(() => flooder.frames.filter((f) => f === '{"type":"PONG"}').length >= count, 30_000, `${count} PONGs`);
@@ -360,9 +389,12 @@ describe('hostile WebSocket input', { timeout: 60_000 }, () => {
     const burster = await RawSocket.open(floodToken);
     for (let i = 0; i < count; i++) burster.ws.ping();
     await burster.until(() => burster.pongs >= count || burster.closed, 10_000, 'the burst to be answered or cut');
-    const burstOutcome = burster.closed ? `closed ${burster.closed.code} after ${burster.pongs} pongs` : `answered ${burster.pongs} pongs`;
+    const burstOutcome = burster.closed
+      ? `closed ${burster.closed.code} after ${burster.pongs} pongs`
+      : `answered ${burster.pongs} pongs`;
 
-    for (let i = 0; i < 3; i++) created.push((await bystanderApi<Task>('POST', '/tasks', { body: { title: `after flood ${i}` } })).body);
+    for (let i = 0; i < 3; i++)
+      created.push((await bystanderApi<Task>('POST', '/tasks', { body: { title: `after flood ${i}` } })).body);
     const ids = new Set(created.map((t) => t.id));
     for (const b of bystanders) {
       await b.waitFor((c) => new Set(c.events().map((e) => e.taskId)).size >= created.length, 10_000);
@@ -376,7 +408,9 @@ describe('hostile WebSocket input', { timeout: 60_000 }, () => {
     }
     // The flooder's own change still reaches it, after 2,000 PONGs.
     await flooder.until(() => flooder.frames.some((f) => f.includes(floodersOwn.id)), 10_000, "the flooder's own event");
-    expect(flooder.frames.filter((f) => !f.includes('PONG') && !f.includes('AUTH_SUCCESS') && !f.includes(floodersOwn.id))).toEqual([]);
+    expect(
+      flooder.frames.filter((f) => !f.includes('PONG') && !f.includes('AUTH_SUCCESS') && !f.includes(floodersOwn.id)),
+    ).toEqual([]);
     await expectAlive(flooder);
 
     // A fresh connection is served as usual.
@@ -396,14 +430,50 @@ describe('hostile WebSocket input', { timeout: 60_000 }, () => {
 
   it('serves every handshake whatever its extra query parameters and headers: a token gets 101, none gets 401', async () => {
     const token = await getToken(stack.tokenUrl, newUser());
-    const name = fc.oneof(
-      fc.constantFrom('constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'prototype', 'Token', 'TOKEN', 'token[]', ''),
-      fc.string({ maxLength: 12 }),
-    ).filter((n) => n !== 'token');
+    const name = fc
+      .oneof(
+        fc.constantFrom(
+          'constructor',
+          '__proto__',
+          'toString',
+          'hasOwnProperty',
+          'valueOf',
+          'prototype',
+          'Token',
+          'TOKEN',
+          'token[]',
+          '',
+        ),
+        fc.string({ maxLength: 12 }),
+      )
+      .filter((n) => n !== 'token');
     const params = fc.array(fc.tuple(name, fc.string({ maxLength: 12 })), { maxLength: 4 });
-    const headerName = fc.oneof(fc.constantFrom('constructor', '__proto__', 'toString', 'hasOwnProperty', 'x-forwarded-for', 'cookie', 'origin'), fc.stringMatching(/^[a-z][a-z0-9-]{0,15}$/))
-      .filter((n) => !['host', 'connection', 'upgrade', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'sec-websocket-protocol', 'content-length', 'transfer-encoding'].includes(n));
-    const headers = fc.array(fc.tuple(headerName, fc.stringMatching(/^[ -~]{0,20}$/).map((v) => v.trim())), { maxLength: 4 });
+    const headerName = fc
+      .oneof(
+        fc.constantFrom('constructor', '__proto__', 'toString', 'hasOwnProperty', 'x-forwarded-for', 'cookie', 'origin'),
+        fc.stringMatching(/^[a-z][a-z0-9-]{0,15}$/),
+      )
+      .filter(
+        (n) =>
+          ![
+            'host',
+            'connection',
+            'upgrade',
+            'sec-websocket-key',
+            'sec-websocket-version',
+            'sec-websocket-extensions',
+            'sec-websocket-protocol',
+            'content-length',
+            'transfer-encoding',
+          ].includes(n),
+      );
+    const headers = fc.array(
+      fc.tuple(
+        headerName,
+        fc.stringMatching(/^[ -~]{0,20}$/).map((v) => v.trim()),
+      ),
+      { maxLength: 4 },
+    );
     const handshake = (url: string, extra: Array<[string, string]>) =>
       new Promise<number>((resolve, reject) => {
         const ws = new WebSocket(url, { headers: Object.fromEntries(extra) });
@@ -419,11 +489,16 @@ describe('hostile WebSocket input', { timeout: 60_000 }, () => {
           if (ws.readyState !== WebSocket.CLOSED) reject(error);
         });
       });
-    await fuzz('handshake query parameters and headers', 60, fc.tuple(params, headers, fc.boolean()), async ([query, extra, withToken]) => {
-      const qs = query.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`);
-      if (withToken) qs.push(`token=${encodeURIComponent(token)}`);
-      const status = await handshake(`${stack.wsUrl}?${qs.join('&')}`, extra);
-      expect(status, `?${qs.join('&').slice(0, 200)} headers ${JSON.stringify(extra)}`).toBe(withToken ? 101 : 401);
-    });
+    await fuzz(
+      'handshake query parameters and headers',
+      60,
+      fc.tuple(params, headers, fc.boolean()),
+      async ([query, extra, withToken]) => {
+        const qs = query.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`);
+        if (withToken) qs.push(`token=${encodeURIComponent(token)}`);
+        const status = await handshake(`${stack.wsUrl}?${qs.join('&')}`, extra);
+        expect(status, `?${qs.join('&').slice(0, 200)} headers ${JSON.stringify(extra)}`).toBe(withToken ? 101 : 401);
+      },
+    );
   });
 });

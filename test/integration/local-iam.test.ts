@@ -33,13 +33,18 @@ const stack = inject('stack');
 const projectRoot = path.resolve(import.meta.dirname, '../..');
 
 /** FUNCTIONS with one action removed from `fn`'s permissions: the wrong definition under test. */
-function without(fn: FunctionName, action: IamAction, resource: (p: Permission) => boolean): Record<FunctionName, FunctionDefinition> {
+function without(
+  fn: FunctionName,
+  action: IamAction,
+  resource: (p: Permission) => boolean,
+): Record<FunctionName, FunctionDefinition> {
   const permissions = FUNCTIONS[fn].permissions.map((p) =>
     resource(p) ? { ...p, actions: p.actions.filter((a) => a !== action) } : p,
   );
   return { ...FUNCTIONS, [fn]: { ...FUNCTIONS[fn], permissions } };
 }
-const onTable = (table: string) => (p: Permission) => typeof p.resource === 'object' && 'table' in p.resource && p.resource.table === table;
+const onTable = (table: string) => (p: Permission) =>
+  typeof p.resource === 'object' && 'table' in p.resource && p.resource.table === table;
 const from = (definitions: Record<FunctionName, FunctionDefinition>) => (fn: FunctionName) => definitions[fn].permissions;
 
 const admin = new DynamoDBClient({
@@ -62,7 +67,12 @@ describe('IAM checks of DynamoDB calls (a real SDK call through the checking pro
 
   beforeAll(async () => {
     wrongRecorder = createIamRecorder();
-    real = await startDynamoDbProxy({ upstream: stack.dynamodbEndpoint, credentials, permissionsOf: from(FUNCTIONS), recorder: createIamRecorder() });
+    real = await startDynamoDbProxy({
+      upstream: stack.dynamodbEndpoint,
+      credentials,
+      permissionsOf: from(FUNCTIONS),
+      recorder: createIamRecorder(),
+    });
     wrong = await startDynamoDbProxy({
       upstream: stack.dynamodbEndpoint,
       credentials,
@@ -78,7 +88,9 @@ describe('IAM checks of DynamoDB calls (a real SDK call through the checking pro
   it('refuses tasksApi a PutItem on changes once the definition lacks it, with AccessDeniedException naming action and resource, and writes nothing', async () => {
     const item = { userId: { S: `iam-${ulid()}` }, changeKey: { S: `0000000000001#${ulid()}` } };
     const refused = new DynamoDBClient(clientOf(wrong, 'tasksApi'));
-    const error = await refused.send(new PutItemCommand({ TableName: TABLES.changes.localName, Item: item })).catch((e: unknown) => e);
+    const error = await refused
+      .send(new PutItemCommand({ TableName: TABLES.changes.localName, Item: item }))
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({
       name: 'AccessDeniedException',
       message:
@@ -89,14 +101,18 @@ describe('IAM checks of DynamoDB calls (a real SDK call through the checking pro
     expect((await admin.send(new GetItemCommand({ TableName: TABLES.changes.localName, Key: item }))).Item).toBeUndefined();
     expect(wrongRecorder.stats()).toMatchObject({ denied: 1 });
     // The rest of its definition still holds.
-    await refused.send(new QueryCommand({
-      TableName: TABLES.changes.localName,
-      KeyConditionExpression: 'userId = :u',
-      ExpressionAttributeValues: { ':u': item.userId },
-    }));
+    await refused.send(
+      new QueryCommand({
+        TableName: TABLES.changes.localName,
+        KeyConditionExpression: 'userId = :u',
+        ExpressionAttributeValues: { ':u': item.userId },
+      }),
+    );
 
     // The real definition allows it: the same call through the proxy that checks FUNCTIONS.
-    await new DynamoDBClient(clientOf(real, 'tasksApi')).send(new PutItemCommand({ TableName: TABLES.changes.localName, Item: item }));
+    await new DynamoDBClient(clientOf(real, 'tasksApi')).send(
+      new PutItemCommand({ TableName: TABLES.changes.localName, Item: item }),
+    );
     expect((await admin.send(new GetItemCommand({ TableName: TABLES.changes.localName, Key: item }))).Item).toEqual(item);
   });
 
@@ -106,7 +122,10 @@ describe('IAM checks of DynamoDB calls (a real SDK call through the checking pro
       name: 'AccessDeniedException',
       message: expect.stringContaining('dynamodb:DescribeTable on resource: arn:aws:dynamodb:us-east-1:000000000000:table/tasks'),
     });
-    const stranger = new DynamoDBClient({ ...clientOf(real, 'wsDefault'), credentials: { accessKeyId: 'AKIASTRANGER', secretAccessKey: 'x' } });
+    const stranger = new DynamoDBClient({
+      ...clientOf(real, 'wsDefault'),
+      credentials: { accessKeyId: 'AKIASTRANGER', secretAccessKey: 'x' },
+    });
     await expect(stranger.send(new DescribeTableCommand({ TableName: TABLES.tasks.localName }))).rejects.toMatchObject({
       name: 'UnrecognizedClientException',
     });
@@ -119,7 +138,11 @@ describe('IAM checks of DynamoDB calls (a real SDK call through the checking pro
       const streams = new DynamoDBStreamsClient(clientOf(proxy, 'broadcaster', true));
       const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
       const { ShardIterator } = await streams.send(
-        new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: StreamDescription!.Shards!.at(-1)!.ShardId!, ShardIteratorType: 'LATEST' }),
+        new GetShardIteratorCommand({
+          StreamArn: streamArn,
+          ShardId: StreamDescription!.Shards!.at(-1)!.ShardId!,
+          ShardIteratorType: 'LATEST',
+        }),
       );
       return streams.send(new GetRecordsCommand({ ShardIterator: ShardIterator!, Limit: 1 }));
     };
@@ -127,7 +150,9 @@ describe('IAM checks of DynamoDB calls (a real SDK call through the checking pro
     const noGetRecords = await startDynamoDbProxy({
       upstream: stack.dynamodbEndpoint,
       credentials,
-      permissionsOf: from(without('broadcaster', 'dynamodb:GetRecords', (p) => typeof p.resource === 'object' && 'stream' in p.resource)),
+      permissionsOf: from(
+        without('broadcaster', 'dynamodb:GetRecords', (p) => typeof p.resource === 'object' && 'stream' in p.resource),
+      ),
       recorder: createIamRecorder(),
     });
     try {
@@ -193,7 +218,10 @@ describe('IAM checks of @connections calls', () => {
     });
 
     definitions = without('broadcaster', 'execute-api:ManageConnections', () => true);
-    await expect(post('broadcaster')).rejects.toMatchObject({ name: 'AccessDeniedException', $metadata: { httpStatusCode: 403 } });
+    await expect(post('broadcaster')).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+      $metadata: { httpStatusCode: 403 },
+    });
   });
 });
 
@@ -209,7 +237,11 @@ describe('the real handler bundle under a wrong definition', () => {
       projectRoot,
       outRoot,
       functions: { tasksApi: wrong.tasksApi },
-      environmentValues: () => ({ tasksTable: TABLES.tasks.localName, changesTable: TABLES.changes.localName, changeRetentionSeconds: '2592000' }),
+      environmentValues: () => ({
+        tasksTable: TABLES.tasks.localName,
+        changesTable: TABLES.changes.localName,
+        changeRetentionSeconds: '2592000',
+      }),
       credentials: new CredentialRegistry(),
       dynamodbUpstream: () => stack.dynamodbEndpoint,
       recorder,
@@ -227,14 +259,20 @@ describe('the real handler bundle under a wrong definition', () => {
 
   it("fails tasksApi's create with a 500 because its change-entry write is refused, and reads still work", async () => {
     const sub = `iam-${ulid()}`;
-    const created = (await runtime.invoke('tasksApi', httpEvent({ routeKey: 'POST /tasks', body: { title: 'refused' }, sub }))) as {
+    const created = (await runtime.invoke(
+      'tasksApi',
+      httpEvent({ routeKey: 'POST /tasks', body: { title: 'refused' }, sub }),
+    )) as {
       statusCode: number;
     };
     expect(created.statusCode).toBe(500);
     expect(recorder.stats().recentDenials.map((d) => `${d.principal} ${d.action} ${d.resource}`)).toEqual([
       'arn:aws:sts::000000000000:assumed-role/tasksApi-role/tasksApi dynamodb:PutItem arn:aws:dynamodb:us-east-1:000000000000:table/changes',
     ]);
-    const listed = (await runtime.invoke('tasksApi', httpEvent({ routeKey: 'GET /tasks', sub }))) as { statusCode: number; body: string };
+    const listed = (await runtime.invoke('tasksApi', httpEvent({ routeKey: 'GET /tasks', sub }))) as {
+      statusCode: number;
+      body: string;
+    };
     expect(listed.statusCode).toBe(200);
     expect(JSON.parse(listed.body).tasks).toEqual([]);
     expect(recorder.stats().allowed).toBeGreaterThan(0);

@@ -63,7 +63,14 @@ async function runtimeWith(
   return runtime;
 }
 
-type EnvReport = { env: Record<string, string>; cwd: string; functionName: string; memoryLimitInMB: string; remainingMs: number; timeZoneOffset: number };
+type EnvReport = {
+  env: Record<string, string>;
+  cwd: string;
+  functionName: string;
+  memoryLimitInMB: string;
+  remainingMs: number;
+  timeZoneOffset: number;
+};
 type CountReport = { pid: number; invocations: number };
 
 describe('isolated functions', () => {
@@ -128,7 +135,12 @@ describe('isolated functions', () => {
       _HANDLER: 'index.handler',
       TZ: ':UTC',
     });
-    expect(report).toMatchObject({ cwd: report.env.LAMBDA_TASK_ROOT, functionName: 'wsConnect', memoryLimitInMB: '128', timeZoneOffset: 0 });
+    expect(report).toMatchObject({
+      cwd: report.env.LAMBDA_TASK_ROOT,
+      functionName: 'wsConnect',
+      memoryLimitInMB: '128',
+      timeZoneOffset: 0,
+    });
     expect(report.remainingMs).toBeGreaterThan(0);
     expect(report.remainingMs).toBeLessThanOrEqual(5_000);
   });
@@ -143,7 +155,9 @@ describe('isolated functions', () => {
 
   it('never shares a module instance between concurrent invocations, reuses warm workers and counts cold starts', async () => {
     const dir = await tempDir('lambda-barrier-');
-    const concurrent = (await Promise.all([1, 2, 3].map(() => runtime.invoke('tasksApi', { action: 'barrier', dir, count: 3 })))) as CountReport[];
+    const concurrent = (await Promise.all(
+      [1, 2, 3].map(() => runtime.invoke('tasksApi', { action: 'barrier', dir, count: 3 })),
+    )) as CountReport[];
     expect(new Set(concurrent.map((r) => r.pid)).size).toBe(3);
     const afterBurst = runtime.stats().functions.tasksApi!;
     expect(afterBurst.workers).toBe(3);
@@ -158,7 +172,9 @@ describe('isolated functions', () => {
     );
 
     // Beyond maxWorkers (3), invocations wait for a worker instead of sharing one.
-    const burst = (await Promise.all([1, 2, 3, 4, 5].map(() => runtime.invoke('tasksApi', { action: 'count', ms: 100 })))) as CountReport[];
+    const burst = (await Promise.all(
+      [1, 2, 3, 4, 5].map(() => runtime.invoke('tasksApi', { action: 'count', ms: 100 })),
+    )) as CountReport[];
     expect(new Set(burst.map((r) => r.pid)).size).toBeLessThanOrEqual(3);
     const stats = runtime.stats().functions.tasksApi!;
     expect(stats.coldStarts).toBe(3);

@@ -35,7 +35,10 @@ async function hello(client: SocketClient) {
 
 async function failureLines(): Promise<Array<Record<string, any>>> {
   const text = await readFile(stack.failureFile, 'utf8').catch(() => '');
-  return text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, any>);
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, any>);
 }
 
 afterAll(async () => {
@@ -147,7 +150,12 @@ describe('live sync', () => {
     await db.send(
       new PutCommand({
         TableName: TABLES.connections.localName,
-        Item: { userId, connectionId: staleId, connectedAt: new Date().toISOString(), expiresAt: Math.floor(Date.now() / 1000) + 3600 },
+        Item: {
+          userId,
+          connectionId: staleId,
+          connectedAt: new Date().toISOString(),
+          expiresAt: Math.floor(Date.now() / 1000) + 3600,
+        },
       }),
     );
 
@@ -157,7 +165,8 @@ describe('live sync', () => {
     const deadline = Date.now() + 5_000;
     let row: unknown = {};
     while (row && Date.now() < deadline) {
-      row = (await db.send(new GetCommand({ TableName: TABLES.connections.localName, Key: { userId, connectionId: staleId } }))).Item;
+      row = (await db.send(new GetCommand({ TableName: TABLES.connections.localName, Key: { userId, connectionId: staleId } })))
+        .Item;
       if (row) await sleep(100);
     }
     expect(row).toBeUndefined();
@@ -198,7 +207,9 @@ describe('live sync', () => {
     const linesBefore = (await failureLines()).length;
     // Written behind the API's back: an item the broadcaster cannot turn into a task.
     const poisonId = '01JPO1S0N0000000000000000Z';
-    await db.send(new PutCommand({ TableName: TABLES.tasks.localName, Item: { userId, taskId: poisonId, version: 'not-a-number' } }));
+    await db.send(
+      new PutCommand({ TableName: TABLES.tasks.localName, Item: { userId, taskId: poisonId, version: 'not-a-number' } }),
+    );
     const after = (await apiClient(stack.apiUrl, token)<Task>('POST', '/tasks', { body: { title: 'after the poison' } })).body;
 
     await client.waitFor((c) => c.events().some((e) => e.taskId === after.id), 15_000);
@@ -212,6 +223,8 @@ describe('live sync', () => {
     }
     // The destination holds batch metadata (shard, sequence numbers), as an SQS on-failure message does.
     expect(lines.length).toBe(linesBefore + 1);
-    expect(lines.at(-1)).toMatchObject({ DDBStreamBatchInfo: { shardId: expect.any(String), startSequenceNumber: expect.any(String) } });
+    expect(lines.at(-1)).toMatchObject({
+      DDBStreamBatchInfo: { shardId: expect.any(String), startSequenceNumber: expect.any(String) },
+    });
   });
 });

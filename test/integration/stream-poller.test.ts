@@ -67,7 +67,10 @@ const putMany = (tableName: string, pks: string[]) =>
     }),
   );
 
-type Behaviour = (event: DynamoDBStreamEvent, call: number) => Promise<DynamoDBBatchResponse | void> | DynamoDBBatchResponse | void;
+type Behaviour = (
+  event: DynamoDBStreamEvent,
+  call: number,
+) => Promise<DynamoDBBatchResponse | void> | DynamoDBBatchResponse | void;
 
 /** A stand-in for `invoke('broadcaster', event)` that records every event it receives. */
 function recorder(behaviour: Behaviour = () => undefined) {
@@ -142,7 +145,15 @@ describe('stream poller', () => {
     const sequenceNumbers = records.map((r) => BigInt(r.dynamodb!.SequenceNumber!));
     expect([...sequenceNumbers].sort((x, y) => (x < y ? -1 : 1))).toEqual(sequenceNumbers);
     const [insert, modify, remove] = records as [DynamoDBRecord, DynamoDBRecord, DynamoDBRecord];
-    expect(Object.keys(insert)).toEqual(['eventID', 'eventName', 'eventVersion', 'eventSource', 'awsRegion', 'dynamodb', 'eventSourceARN']);
+    expect(Object.keys(insert)).toEqual([
+      'eventID',
+      'eventName',
+      'eventVersion',
+      'eventSource',
+      'awsRegion',
+      'dynamodb',
+      'eventSourceARN',
+    ]);
     expect(insert).toMatchObject({
       eventVersion: '1.1',
       eventSource: 'aws:dynamodb',
@@ -231,7 +242,9 @@ describe('stream poller', () => {
 
   it('retries the whole batch when an itemIdentifier is not in the batch', async () => {
     const { tableName, streamArn } = await freshTable();
-    const handler = recorder((_event, call) => (call === 1 ? { batchItemFailures: [{ itemIdentifier: 'not-a-sequence-number' }] } : undefined));
+    const handler = recorder((_event, call) =>
+      call === 1 ? { batchItemFailures: [{ itemIdentifier: 'not-a-sequence-number' }] } : undefined,
+    );
     await poll(streamArn, handler.invoke, { batchSize: 10, maxBatchingWindowSeconds: 1, bisectBatchOnError: false });
 
     await putMany(tableName, ['u0', 'u1', 'u2']);
@@ -255,7 +268,10 @@ describe('stream poller', () => {
     );
 
     await putMany(tableName, ['b0', 'b1', 'poison', 'b3']);
-    await until(() => poller.stats().discardedRecords === 1 && poller.stats().succeededRecords === 3, 'b3 after the poison record');
+    await until(
+      () => poller.stats().discardedRecords === 1 && poller.stats().succeededRecords === 3,
+      'b3 after the poison record',
+    );
 
     // [b0 b1 poison b3] → [b0 b1] ok, [poison b3] fails → [poison] fails twice (retryAttempts 1) → skipped → [b3]
     expect(handler.calls.map(handler.pks)).toEqual([
@@ -269,7 +285,11 @@ describe('stream poller', () => {
     const poisonSeq = handler.calls[3]![0]!.dynamodb!.SequenceNumber;
     const [line] = await failureLines(failureFile);
     expect(line).toMatchObject({
-      requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: 2, functionArn: expect.stringContaining(':function:') },
+      requestContext: {
+        condition: 'RetryAttemptsExhausted',
+        approximateInvokeCount: 2,
+        functionArn: expect.stringContaining(':function:'),
+      },
       responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
       version: '1.0',
       DDBStreamBatchInfo: { startSequenceNumber: poisonSeq, endSequenceNumber: poisonSeq, batchSize: 1, streamArn },
@@ -310,8 +330,12 @@ describe('stream poller', () => {
         shardId: expect.stringMatching(/^shardId-/),
         startSequenceNumber: stuck.dynamodb!.SequenceNumber,
         endSequenceNumber: stuck.dynamodb!.SequenceNumber,
-        approximateArrivalOfFirstRecord: new Date(stuck.dynamodb!.ApproximateCreationDateTime! * 1000).toISOString().replace('.000Z', 'Z'),
-        approximateArrivalOfLastRecord: new Date(stuck.dynamodb!.ApproximateCreationDateTime! * 1000).toISOString().replace('.000Z', 'Z'),
+        approximateArrivalOfFirstRecord: new Date(stuck.dynamodb!.ApproximateCreationDateTime! * 1000)
+          .toISOString()
+          .replace('.000Z', 'Z'),
+        approximateArrivalOfLastRecord: new Date(stuck.dynamodb!.ApproximateCreationDateTime! * 1000)
+          .toISOString()
+          .replace('.000Z', 'Z'),
         batchSize: 1,
         streamArn,
       },

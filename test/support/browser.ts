@@ -83,7 +83,12 @@ export function recordTimings(key: string, entries: Record<string, unknown>): st
     all = {};
   }
   // The load average says how busy the (shared) machine was while these were measured.
-  all[key] = { recordedAt: new Date().toISOString(), loadAverage1m: Number(os.loadavg()[0]!.toFixed(2)), cpus: os.cpus().length, ...entries };
+  all[key] = {
+    recordedAt: new Date().toISOString(),
+    loadAverage1m: Number(os.loadavg()[0]!.toFixed(2)),
+    cpus: os.cpus().length,
+    ...entries,
+  };
   writeFileSync(file, `${JSON.stringify(all, null, 2)}\n`);
   return file;
 }

@@ -24,7 +24,11 @@ export interface LocalStackOptions {
  * source watch (`--no-watch`: other work in the tree must not reload the
  * stack under test) unless asked, and resolves once it prints its READY line.
  */
-export async function startLocalStack(args: string[] = [], timeoutMs = 60_000, options: LocalStackOptions = {}): Promise<RunningStack> {
+export async function startLocalStack(
+  args: string[] = [],
+  timeoutMs = 60_000,
+  options: LocalStackOptions = {},
+): Promise<RunningStack> {
   const storage = args.includes('--data-dir') ? [] : ['--in-memory'];
   const watch = options.watch ? [] : ['--no-watch'];
   const project = options.root ?? root;

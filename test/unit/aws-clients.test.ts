@@ -17,7 +17,8 @@ async function limitsOf(config: { requestHandler: unknown; maxAttempts: unknown 
 }
 
 // The SDK's standard retry waits at most 100 ms · 2^(attempt-1) before each retry.
-const worstRetryDelaysMs = (attempts: number) => Array.from({ length: attempts - 1 }, (_, i) => 100 * 2 ** i).reduce((a, b) => a + b, 0);
+const worstRetryDelaysMs = (attempts: number) =>
+  Array.from({ length: attempts - 1 }, (_, i) => 100 * 2 ** i).reduce((a, b) => a + b, 0);
 
 describe('SDK clients', () => {
   it('gives up on a hung DynamoDB within the tasks function timeout, so the API answers 503 rather than timing out', async () => {

@@ -73,10 +73,7 @@ describe('broadcaster with the real @connections client', () => {
 
   // The SDK backs off throttling by up to 1 s, then 2 s (random jitter): allow for the worst case.
   it('retries a throttled post and delivers it when a retry succeeds', { timeout: 10_000 }, async () => {
-    const { http, notifier } = notifierOver([
-      { statusCode: 429, errorType: 'LimitExceededException' },
-      { statusCode: 200 },
-    ]);
+    const { http, notifier } = notifierOver([{ statusCode: 429, errorType: 'LimitExceededException' }, { statusCode: 200 }]);
 
     await expect(notifier.post('conn-1', '{}')).resolves.toBe('delivered');
     expect(http.requests).toHaveLength(2);
@@ -101,9 +98,7 @@ describe('broadcaster with the real @connections client', () => {
     const store = storeWith(['conn-gone']);
     const broadcast = createBroadcaster({ connections: store, notifier, logger: silent });
 
-    const result = await broadcast(
-      streamEvent([streamRecord({ eventName: 'INSERT', userId: 'user-a', task: task(), seq: 1 })]),
-    );
+    const result = await broadcast(streamEvent([streamRecord({ eventName: 'INSERT', userId: 'user-a', task: task(), seq: 1 })]));
 
     expect(http.requests).toHaveLength(1);
     expect(store.delete).toHaveBeenCalledWith('user-a', 'conn-gone');

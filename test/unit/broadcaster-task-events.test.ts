@@ -122,9 +122,15 @@ describe('parseTaskRecord', () => {
 
     const { event } = parse(record);
 
-    expect(event.type === 'TASK_CREATED' && Object.keys(event.task).sort()).toEqual(
-      ['completed', 'createdAt', 'description', 'id', 'title', 'updatedAt', 'version'],
-    );
+    expect(event.type === 'TASK_CREATED' && Object.keys(event.task).sort()).toEqual([
+      'completed',
+      'createdAt',
+      'description',
+      'id',
+      'title',
+      'updatedAt',
+      'version',
+    ]);
   });
 
   const poisons: [string, (record: ReturnType<typeof streamRecord>) => void][] = [

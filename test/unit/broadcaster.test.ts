@@ -48,8 +48,7 @@ function givenConnections(table: Record<string, string[]>): void {
 }
 
 const gone = () => new GoneException({ message: 'Gone', $metadata: { httpStatusCode: 410 } });
-const throttled = () =>
-  new LimitExceededException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 429 } });
+const throttled = () => new LimitExceededException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 429 } });
 
 interface Post {
   connectionId: string;
@@ -78,8 +77,7 @@ const eventIdsOf = (frames: Post[]): string[] =>
 const queriedUsers = () =>
   ddb.commandCalls(QueryCommand).map((call) => call.args[0].input.ExpressionAttributeValues?.[':userId']);
 
-const insert = (userId: string, seq: number): DynamoDBRecord =>
-  streamRecord({ eventName: 'INSERT', userId, task: task(), seq });
+const insert = (userId: string, seq: number): DynamoDBRecord => streamRecord({ eventName: 'INSERT', userId, task: task(), seq });
 
 /** A record that names no user: the kind of record no retry can fix. */
 function poison(seq: number): DynamoDBRecord {
@@ -98,7 +96,11 @@ describe('broadcaster', () => {
     const result = await handler(streamEvent([record]), context);
 
     expect(result).toEqual({ batchItemFailures: [] });
-    expect(posts().map((post) => post.connectionId).sort()).toEqual(['a-1', 'a-2']);
+    expect(
+      posts()
+        .map((post) => post.connectionId)
+        .sort(),
+    ).toEqual(['a-1', 'a-2']);
     expect(postsTo('a-1')[0]!.frame).toEqual({
       type: 'TASK_CREATED',
       eventId: record.eventID,
@@ -194,7 +196,11 @@ describe('broadcaster', () => {
     expect(ddb.commandCalls(DeleteCommand).map((call) => call.args[0].input)).toEqual([
       { TableName: 'connections-test', Key: { userId: 'user-a', connectionId: 'a-2' } },
     ]);
-    expect(posts().map((post) => post.connectionId).sort()).toEqual(['a-1', 'a-2', 'a-3', 'b-1']);
+    expect(
+      posts()
+        .map((post) => post.connectionId)
+        .sort(),
+    ).toEqual(['a-1', 'a-2', 'a-3', 'b-1']);
   });
 
   it('does not fail the batch when a gone connection cannot be deleted (its TTL removes it)', async () => {
@@ -268,9 +274,7 @@ describe('broadcaster', () => {
 
     const result = await handler(streamEvent(records), context);
 
-    expect(result.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual(
-      [1, 3, 4, 6].map(sequenceNumber),
-    );
+    expect(result.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual([1, 3, 4, 6].map(sequenceNumber));
   });
 
   it('follows LastEvaluatedKey so a user with many connections gets every one of them', async () => {

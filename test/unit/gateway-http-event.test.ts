@@ -18,7 +18,18 @@ function facts(overrides: Partial<HttpRequestFacts> = {}): HttpRequestFacts {
     method: 'PUT',
     rawPath: '/tasks/01J%20X',
     rawQueryString: 'a=1&a=2&b=x%2Fy',
-    rawHeaders: ['Content-Type', 'application/json', 'X-Dup', 'one', 'x-dup', 'two', 'Cookie', 'c1=v1; c2=v2', 'User-Agent', 'test-agent'],
+    rawHeaders: [
+      'Content-Type',
+      'application/json',
+      'X-Dup',
+      'one',
+      'x-dup',
+      'two',
+      'Cookie',
+      'c1=v1; c2=v2',
+      'User-Agent',
+      'test-agent',
+    ],
     protocol: 'HTTP/1.1',
     sourceIp: '127.0.0.1',
     body: Buffer.from('{"title":"x"}'),
@@ -80,7 +91,14 @@ describe('buildHttpApiEvent', () => {
 
   it('omits body, cookies, query and path parameters when the request has none', () => {
     const event = buildHttpApiEvent(
-      facts({ rawQueryString: '', rawHeaders: [], body: Buffer.alloc(0), pathParameters: undefined, method: 'GET', routeKey: 'GET /tasks' }),
+      facts({
+        rawQueryString: '',
+        rawHeaders: [],
+        body: Buffer.alloc(0),
+        pathParameters: undefined,
+        method: 'GET',
+        routeKey: 'GET /tasks',
+      }),
     );
 
     expect(event).not.toHaveProperty('body');
@@ -122,7 +140,13 @@ describe('parseQueryString', () => {
 describe('stringifyClaims', () => {
   it('stringifies claims the way the JWT authorizer passes them', () => {
     expect(
-      stringifyClaims({ sub: 'u', exp: 1700000000, email_verified: true, 'cognito:groups': ['admin', 'ops'], addr: { b: 2, a: 'x' } }),
+      stringifyClaims({
+        sub: 'u',
+        exp: 1700000000,
+        email_verified: true,
+        'cognito:groups': ['admin', 'ops'],
+        addr: { b: 2, a: 'x' },
+      }),
     ).toEqual({ sub: 'u', exp: '1700000000', email_verified: 'true', 'cognito:groups': '[admin ops]', addr: 'map[a:x b:2]' });
   });
 });
@@ -132,7 +156,10 @@ describe('RouteTable', () => {
 
   it('matches method and path template and decodes path parameters', () => {
     expect(table.match('GET', '/tasks/abc%20d')).toMatchObject({ routeKey: 'GET /tasks/{id}', pathParameters: { id: 'abc d' } });
-    expect(table.match('PATCH', '/tasks/1/complete')).toMatchObject({ routeKey: 'PATCH /tasks/{id}/complete', pathParameters: { id: '1' } });
+    expect(table.match('PATCH', '/tasks/1/complete')).toMatchObject({
+      routeKey: 'PATCH /tasks/{id}/complete',
+      pathParameters: { id: '1' },
+    });
     expect(table.match('GET', '/tasks')).toEqual({ route: HTTP_ROUTES[0], routeKey: 'GET /tasks' });
   });
 
@@ -153,7 +180,10 @@ describe('RouteTable', () => {
 
     expect(routes.match('GET', '/files/latest')?.route.fn).toBe('wsDefault');
     expect(routes.match('GET', '/files/7')?.routeKey).toBe('GET /files/{id}');
-    expect(routes.match('GET', '/files/a/b')).toMatchObject({ routeKey: 'ANY /files/{proxy+}', pathParameters: { proxy: 'a/b' } });
+    expect(routes.match('GET', '/files/a/b')).toMatchObject({
+      routeKey: 'ANY /files/{proxy+}',
+      pathParameters: { proxy: 'a/b' },
+    });
     expect(routes.match('DELETE', '/other')?.routeKey).toBe('$default');
   });
 });
@@ -177,7 +207,11 @@ describe('mapLambdaResult', () => {
     const object = mapLambdaResult({ tasks: [] });
     const text = mapLambdaResult('hello');
 
-    expect(object).toEqual({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from('{"tasks":[]}') });
+    expect(object).toEqual({
+      statusCode: 200,
+      headers: { 'content-type': 'application/json' },
+      body: Buffer.from('{"tasks":[]}'),
+    });
     expect(text.body.toString()).toBe('hello');
   });
 

@@ -25,7 +25,9 @@ function recordingInvoke(result: unknown | ((event: APIGatewayProxyEventV2WithJW
   const calls: Call[] = [];
   const invoke: Invoke = async (fn, event) => {
     calls.push({ fn, event: event as APIGatewayProxyEventV2WithJWTAuthorizer });
-    return typeof result === 'function' ? (result as (e: APIGatewayProxyEventV2WithJWTAuthorizer) => unknown)(event as never) : result;
+    return typeof result === 'function'
+      ? (result as (e: APIGatewayProxyEventV2WithJWTAuthorizer) => unknown)(event as never)
+      : result;
   };
   return { calls, invoke };
 }
@@ -230,7 +232,11 @@ describe('HTTP API emulator', () => {
       const { calls, invoke } = recordingInvoke({ statusCode: 201 });
       const { url } = await start({ invoke, maxPayloadBytes: 1024 });
 
-      const res = await fetch(`${url}/tasks`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: 'x'.repeat(1025) });
+      const res = await fetch(`${url}/tasks`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: 'x'.repeat(1025),
+      });
 
       expect(res.status).toBe(413);
       expect(await res.json()).toEqual({ message: 'Request Entity Too Large' });
@@ -259,7 +265,11 @@ describe('HTTP API emulator', () => {
       const { calls, invoke } = recordingInvoke({ statusCode: 201 });
       const { url } = await start({ invoke, maxPayloadBytes: 1024 });
 
-      const res = await fetch(`${url}/tasks`, { method: 'POST', headers: { ...auth, 'content-type': 'text/plain' }, body: 'y'.repeat(1024) });
+      const res = await fetch(`${url}/tasks`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'text/plain' },
+        body: 'y'.repeat(1024),
+      });
 
       expect(res.status).toBe(201);
       expect(calls[0]!.event.body).toHaveLength(1024);
@@ -290,14 +300,21 @@ describe('HTTP API emulator', () => {
       const { invoke } = recordingInvoke({ statusCode: 200 });
       const { url } = await start({ invoke, cors: { allowOrigins: [origin] } });
 
-      const res = await fetch(`${url}/tasks`, { method: 'OPTIONS', headers: { origin: 'http://evil.test', 'access-control-request-method': 'GET' } });
+      const res = await fetch(`${url}/tasks`, {
+        method: 'OPTIONS',
+        headers: { origin: 'http://evil.test', 'access-control-request-method': 'GET' },
+      });
 
       expect(res.status).toBe(204);
       expect(res.headers.get('access-control-allow-origin')).toBeNull();
     });
 
     it('adds allow-origin and expose-headers to responses and drops the function’s own CORS headers', async () => {
-      const { invoke } = recordingInvoke({ statusCode: 200, headers: { 'access-control-allow-origin': '*', etag: '"2"' }, body: '{}' });
+      const { invoke } = recordingInvoke({
+        statusCode: 200,
+        headers: { 'access-control-allow-origin': '*', etag: '"2"' },
+        body: '{}',
+      });
       const { url } = await start({ invoke, cors: { allowOrigins: [origin] } });
 
       const allowed = await fetch(`${url}/tasks`, { headers: { ...auth, origin } });

@@ -18,7 +18,8 @@ function recorder() {
     calls.push({ fn, event });
     return { statusCode: 200 };
   };
-  const connectionIds = () => calls.filter((c) => c.fn === 'wsConnect').map((c) => (c.event as WebSocketConnectEvent).requestContext.connectionId);
+  const connectionIds = () =>
+    calls.filter((c) => c.fn === 'wsConnect').map((c) => (c.event as WebSocketConnectEvent).requestContext.connectionId);
   const disconnects = () => calls.filter((c) => c.fn === 'wsDisconnect').map((c) => c.event as WebSocketDisconnectEvent);
   return { invoke, connectionIds, disconnects };
 }
@@ -137,7 +138,9 @@ describe('@connections management API', () => {
     ws.close();
     await closed;
 
-    expect(await nameOfRejection(sdk.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: 'x' })))).toBe('GoneException');
+    expect(await nameOfRejection(sdk.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: 'x' })))).toBe(
+      'GoneException',
+    );
   });
 
   it('raises PayloadTooLargeException for data over 128 KB', async () => {
@@ -146,7 +149,9 @@ describe('@connections management API', () => {
     const name = await nameOfRejection(
       sdk.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: new Uint8Array(128 * 1024 + 1).fill(97) })),
     );
-    const atLimit = await sdk.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: new Uint8Array(128 * 1024).fill(97) }));
+    const atLimit = await sdk.send(
+      new PostToConnectionCommand({ ConnectionId: connectionId, Data: new Uint8Array(128 * 1024).fill(97) }),
+    );
 
     expect(name).toBe('PayloadTooLargeException');
     expect(atLimit.$metadata.httpStatusCode).toBe(200);

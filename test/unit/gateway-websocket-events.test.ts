@@ -38,7 +38,10 @@ function handshake(overrides: Partial<HandshakeFacts> = {}): HandshakeFacts {
 }
 
 function policy(effect: string, resource: string | string[] = ARN, action: string | string[] = 'execute-api:Invoke') {
-  return { principalId: 'user-1', policyDocument: { Version: '2012-10-17', Statement: [{ Action: action, Effect: effect, Resource: resource }] } };
+  return {
+    principalId: 'user-1',
+    policyDocument: { Version: '2012-10-17', Statement: [{ Action: action, Effect: effect, Resource: resource }] },
+  };
 }
 
 describe('WebSocket event builders', () => {
@@ -121,7 +124,12 @@ describe('WebSocket event builders', () => {
   });
 
   it('builds the DISCONNECT event with the close code and reason', () => {
-    const event = buildDisconnectEvent(handshake(), { statusCode: 1001, reason: 'Going away', requestId: 'R3', requestTimeEpoch: T0 });
+    const event = buildDisconnectEvent(handshake(), {
+      statusCode: 1001,
+      reason: 'Going away',
+      requestId: 'R3',
+      requestTimeEpoch: T0,
+    });
 
     expect(event.requestContext).toMatchObject({
       routeKey: '$disconnect',
@@ -163,7 +171,9 @@ describe('evaluateAuthorizerResult', () => {
   });
 
   it('denies implicitly when no statement covers the method ARN', () => {
-    expect(evaluateAuthorizerResult(policy('Allow', 'arn:aws:execute-api:us-east-1:000000000000:other/*'), ARN)).toEqual({ effect: 'Deny' });
+    expect(evaluateAuthorizerResult(policy('Allow', 'arn:aws:execute-api:us-east-1:000000000000:other/*'), ARN)).toEqual({
+      effect: 'Deny',
+    });
   });
 
   it('refuses a result without a policy or with an object in the context', () => {

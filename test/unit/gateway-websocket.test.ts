@@ -264,7 +264,11 @@ describe('WebSocket API emulator', () => {
       ws.send('{"action":"ping"}');
       const frame = JSON.parse(await nextMessage(ws));
 
-      expect(frame).toEqual({ message: 'Internal server error', connectionId: expect.any(String), requestId: expect.any(String) });
+      expect(frame).toEqual({
+        message: 'Internal server error',
+        connectionId: expect.any(String),
+        requestId: expect.any(String),
+      });
       expect(ws.readyState).toBe(WebSocket.OPEN);
     });
 

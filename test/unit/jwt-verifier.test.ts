@@ -170,9 +170,9 @@ describe('jwt verifier', () => {
   });
 
   it('refuses a plain-HTTP JWKS URI outside loopback when created', () => {
-    expect(() =>
-      createJwtVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUri: 'http://example.com/jwks.json' }),
-    ).toThrow(/https/);
+    expect(() => createJwtVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUri: 'http://example.com/jwks.json' })).toThrow(
+      /https/,
+    );
   });
 
   it('is configured from JWT_ISSUER, JWT_AUDIENCE and JWKS_URI', async () => {

@@ -21,7 +21,10 @@ describe('interpretBatchResponse (ReportBatchItemFailures)', () => {
   });
 
   it('reports the first record as the retry point when it failed', () => {
-    expect(interpretBatchResponse({ batchItemFailures: [{ itemIdentifier: '100' }] }, SEQ)).toEqual({ kind: 'partial', index: 0 });
+    expect(interpretBatchResponse({ batchItemFailures: [{ itemIdentifier: '100' }] }, SEQ)).toEqual({
+      kind: 'partial',
+      index: 0,
+    });
   });
 
   it.each([

@@ -40,7 +40,11 @@ describe('DynamoDB Local supervisor', () => {
     const { dynamo, state } = fakeDynamo(2);
     const lines: string[] = [];
     let afterRestart = 0;
-    const supervisor = createDynamoDbSupervisor({ backoff: fast, log: (l) => lines.push(l), afterRestart: async () => void afterRestart++ });
+    const supervisor = createDynamoDbSupervisor({
+      backoff: fast,
+      log: (l) => lines.push(l),
+      afterRestart: async () => void afterRestart++,
+    });
     supervisor.attach(dynamo);
 
     state.running = false;

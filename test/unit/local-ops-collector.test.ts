@@ -8,7 +8,13 @@ const emf = (service: string, metrics: Record<string, number | number[]>, namesp
   JSON.stringify({
     _aws: {
       Timestamp: 0,
-      CloudWatchMetrics: [{ Namespace: namespace, Dimensions: [['service']], Metrics: Object.keys(metrics).map((Name) => ({ Name, Unit: 'Count' })) }],
+      CloudWatchMetrics: [
+        {
+          Namespace: namespace,
+          Dimensions: [['service']],
+          Metrics: Object.keys(metrics).map((Name) => ({ Name, Unit: 'Count' })),
+        },
+      ],
     },
     service,
     ...metrics,
@@ -55,7 +61,9 @@ describe('EMF collector of the local operations page', () => {
 
 describe('sockets per user', () => {
   it('counts users by how many sockets they hold, without naming them', () => {
-    const sockets = ['a', 'a', 'b', 'c', 'c', 'c', 'd', 'd', 'd', 'd', 'd', 'd'].map((principalId) => ({ authorizer: { principalId } }));
+    const sockets = ['a', 'a', 'b', 'c', 'c', 'c', 'd', 'd', 'd', 'd', 'd', 'd'].map((principalId) => ({
+      authorizer: { principalId },
+    }));
     expect(socketsPerUser(sockets)).toEqual({ '1': 1, '2': 1, '3': 1, '4': 0, '5+': 1 });
   });
 });

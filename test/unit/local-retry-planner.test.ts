@@ -5,7 +5,12 @@ import { decide, tooOldPrefix, type Decision, type PlannedBatch, type RetrySetti
 const OK = { statusCode: 200, executedVersion: '$LATEST' };
 const UNHANDLED = { ...OK, functionError: 'Unhandled' as const };
 const fresh = (size: number): PlannedBatch => ({ size, failures: 0, isRetry: false });
-const retry = (size: number, failures: number, lastResponse: PlannedBatch['lastResponse'] = UNHANDLED): PlannedBatch => ({ size, failures, isRetry: true, lastResponse });
+const retry = (size: number, failures: number, lastResponse: PlannedBatch['lastResponse'] = UNHANDLED): PlannedBatch => ({
+  size,
+  failures,
+  isRetry: true,
+  lastResponse,
+});
 const error: BatchOutcome = { kind: 'error', reason: 'Error: boom' };
 const partial = (index: number): BatchOutcome => ({ kind: 'partial', index });
 const bisectOn: RetrySettings = { retryAttempts: 3, bisectBatchOnError: true };
@@ -14,34 +19,64 @@ const bisectOff: RetrySettings = { retryAttempts: 3, bisectBatchOnError: false }
 const refill = (checkpointed: number) => Math.min(10, 100 - checkpointed);
 
 const cases: [string, PlannedBatch, BatchOutcome, RetrySettings, Decision][] = [
-  ['success checkpoints the whole batch', fresh(10), { kind: 'success' }, bisectOn, { checkpoint: 10, next: [], partial: false, bisected: false }],
+  [
+    'success checkpoints the whole batch',
+    fresh(10),
+    { kind: 'success' },
+    bisectOn,
+    { checkpoint: 10, next: [], partial: false, bisected: false },
+  ],
   [
     'a partial failure checkpoints before the lowest reported record and, bisecting, retries only the rest',
     fresh(10),
     partial(4),
     bisectOn,
-    { checkpoint: 4, next: [{ size: 6, failures: 1, isRetry: true, lastResponse: OK }], backoffAttempt: 1, partial: true, bisected: false },
+    {
+      checkpoint: 4,
+      next: [{ size: 6, failures: 1, isRetry: true, lastResponse: OK }],
+      backoffAttempt: 1,
+      partial: true,
+      bisected: false,
+    },
   ],
   [
     'a partial failure without bisect re-reads a full batch from the checkpoint',
     fresh(10),
     partial(4),
     bisectOff,
-    { checkpoint: 4, next: [{ size: 10, failures: 1, isRetry: true, lastResponse: OK }], backoffAttempt: 1, partial: true, bisected: false },
+    {
+      checkpoint: 4,
+      next: [{ size: 10, failures: 1, isRetry: true, lastResponse: OK }],
+      backoffAttempt: 1,
+      partial: true,
+      bisected: false,
+    },
   ],
   [
     'the same head record failing again counts one more attempt',
     retry(6, 2, OK),
     partial(0),
     bisectOn,
-    { checkpoint: 0, next: [{ size: 6, failures: 3, isRetry: true, lastResponse: OK }], backoffAttempt: 3, partial: true, bisected: false },
+    {
+      checkpoint: 0,
+      next: [{ size: 6, failures: 3, isRetry: true, lastResponse: OK }],
+      backoffAttempt: 3,
+      partial: true,
+      bisected: false,
+    },
   ],
   [
     'a partial failure that moved the head starts counting again',
     retry(6, 3, OK),
     partial(2),
     bisectOn,
-    { checkpoint: 2, next: [{ size: 4, failures: 1, isRetry: true, lastResponse: OK }], backoffAttempt: 1, partial: true, bisected: false },
+    {
+      checkpoint: 2,
+      next: [{ size: 4, failures: 1, isRetry: true, lastResponse: OK }],
+      backoffAttempt: 1,
+      partial: true,
+      bisected: false,
+    },
   ],
   [
     'past the retry limit the rest of a partial batch goes to the on-failure destination',
@@ -71,14 +106,26 @@ const cases: [string, PlannedBatch, BatchOutcome, RetrySettings, Decision][] = [
     retry(1, 1),
     error,
     bisectOn,
-    { checkpoint: 0, next: [{ size: 1, failures: 2, isRetry: true, lastResponse: UNHANDLED }], backoffAttempt: 2, partial: false, bisected: false },
+    {
+      checkpoint: 0,
+      next: [{ size: 1, failures: 2, isRetry: true, lastResponse: UNHANDLED }],
+      backoffAttempt: 2,
+      partial: false,
+      bisected: false,
+    },
   ],
   [
     'without bisect a failed batch is retried whole',
     fresh(10),
     error,
     bisectOff,
-    { checkpoint: 0, next: [{ size: 10, failures: 1, isRetry: true, lastResponse: UNHANDLED }], backoffAttempt: 1, partial: false, bisected: false },
+    {
+      checkpoint: 0,
+      next: [{ size: 10, failures: 1, isRetry: true, lastResponse: UNHANDLED }],
+      backoffAttempt: 1,
+      partial: false,
+      bisected: false,
+    },
   ],
   [
     'past the retry limit a failed record goes to the on-failure destination',
@@ -92,7 +139,13 @@ const cases: [string, PlannedBatch, BatchOutcome, RetrySettings, Decision][] = [
     retry(1, 10_000),
     error,
     { retryAttempts: -1, bisectBatchOnError: true },
-    { checkpoint: 0, next: [{ size: 1, failures: 10_001, isRetry: true, lastResponse: UNHANDLED }], backoffAttempt: 10_001, partial: false, bisected: false },
+    {
+      checkpoint: 0,
+      next: [{ size: 1, failures: 10_001, isRetry: true, lastResponse: UNHANDLED }],
+      backoffAttempt: 10_001,
+      partial: false,
+      bisected: false,
+    },
   ],
   [
     'retryAttempts 0 gives up after the first failure',

@@ -50,7 +50,15 @@ describe('stream event builder', () => {
       },
       eventSourceARN: STREAM_ARN,
     });
-    expect(Object.keys(record)).toEqual(['eventID', 'eventName', 'eventVersion', 'eventSource', 'awsRegion', 'dynamodb', 'eventSourceARN']);
+    expect(Object.keys(record)).toEqual([
+      'eventID',
+      'eventName',
+      'eventVersion',
+      'eventSource',
+      'awsRegion',
+      'dynamodb',
+      'eventSourceARN',
+    ]);
     expect(Object.keys(record.dynamodb!)).toEqual([
       'ApproximateCreationDateTime',
       'Keys',
@@ -63,9 +71,12 @@ describe('stream event builder', () => {
   });
 
   it('gives ApproximateCreationDateTime as whole epoch seconds, rounded down', () => {
-    const record = toLambdaStreamRecord(streamsRecord({ dynamodb: { ApproximateCreationDateTime: new Date(1_764_232_306_999) } }), {
-      eventSourceARN: STREAM_ARN,
-    });
+    const record = toLambdaStreamRecord(
+      streamsRecord({ dynamodb: { ApproximateCreationDateTime: new Date(1_764_232_306_999) } }),
+      {
+        eventSourceARN: STREAM_ARN,
+      },
+    );
 
     expect(record.dynamodb!.ApproximateCreationDateTime).toBe(1_764_232_306);
   });
@@ -86,16 +97,19 @@ describe('stream event builder', () => {
   });
 
   it('adds userIdentity in Lambda casing only for records that have one (TTL deletions)', () => {
-    const ttl = toLambdaStreamRecord(streamsRecord({ eventName: 'REMOVE', userIdentity: { Type: 'Service', PrincipalId: 'dynamodb.amazonaws.com' } }), {
-      eventSourceARN: STREAM_ARN,
-    });
+    const ttl = toLambdaStreamRecord(
+      streamsRecord({ eventName: 'REMOVE', userIdentity: { Type: 'Service', PrincipalId: 'dynamodb.amazonaws.com' } }),
+      {
+        eventSourceARN: STREAM_ARN,
+      },
+    );
     const user = toLambdaStreamRecord(streamsRecord(), { eventSourceARN: STREAM_ARN });
 
     expect(ttl.userIdentity).toEqual({ type: 'Service', principalId: 'dynamodb.amazonaws.com' });
     expect(user).not.toHaveProperty('userIdentity');
   });
 
-  it('delivers DynamoDB Local\'s TTL deletion (eventName UNKNOWN_TO_SDK_VERSION, no identity) as AWS does: a REMOVE by the DynamoDB service', () => {
+  it("delivers DynamoDB Local's TTL deletion (eventName UNKNOWN_TO_SDK_VERSION, no identity) as AWS does: a REMOVE by the DynamoDB service", () => {
     // What DynamoDB Local 3.3 streams when TTL deletes an item (seen with GetRecords).
     const source = streamsRecord({ eventName: 'UNKNOWN_TO_SDK_VERSION' as never });
     delete source.dynamodb!.NewImage;
@@ -130,7 +144,9 @@ describe('stream event builder', () => {
   });
 
   it('produces a JSON-serializable event that round-trips unchanged', () => {
-    const event = buildDynamoDBStreamEvent([streamsRecord(), streamsRecord({ eventName: 'INSERT' })], { eventSourceARN: STREAM_ARN });
+    const event = buildDynamoDBStreamEvent([streamsRecord(), streamsRecord({ eventName: 'INSERT' })], {
+      eventSourceARN: STREAM_ARN,
+    });
 
     expect(event.Records).toHaveLength(2);
     expect(JSON.parse(JSON.stringify(event))).toEqual(event);

@@ -284,7 +284,10 @@ describe('stream poller recovery', () => {
 
     expect(handler.keys()).toEqual(['after-outage']);
     expect(logger.warn).toHaveBeenCalledTimes(1);
-    expect(logger.info).toHaveBeenCalledWith('DynamoDB Streams reachable again', expect.objectContaining({ failedCalls: expect.any(Number) }));
+    expect(logger.info).toHaveBeenCalledWith(
+      'DynamoDB Streams reachable again',
+      expect.objectContaining({ failedCalls: expect.any(Number) }),
+    );
   });
 
   it('switches to the new stream when the table is recreated and reads it from the start', async () => {
@@ -309,7 +312,9 @@ describe('stream poller recovery', () => {
   it('fails to start with a clear error when the stream does not exist', async () => {
     serve();
 
-    await expect(poll({ streamArn: 'arn:missing', invoke: recorder().invoke })).rejects.toThrow(/Cannot start reading stream arn:missing/);
+    await expect(poll({ streamArn: 'arn:missing', invoke: recorder().invoke })).rejects.toThrow(
+      /Cannot start reading stream arn:missing/,
+    );
   });
 });
 
@@ -321,7 +326,11 @@ describe('stream poller batches', () => {
     const handler = recorder((event) => {
       sizes.push(Buffer.byteLength(JSON.stringify(event)));
     });
-    await poll({ streamArn: stream.arn, invoke: handler.invoke, mapping: { pollIntervalMs: 5, batchSize: 100, maxBatchingWindowSeconds: 0.2 } });
+    await poll({
+      streamArn: stream.arn,
+      invoke: handler.invoke,
+      mapping: { pollIntervalMs: 5, batchSize: 100, maxBatchingWindowSeconds: 0.2 },
+    });
 
     const big = 'x'.repeat(400_000);
     for (let i = 0; i < 20; i++) stream.put(`big-${i}`, undefined, big);

@@ -23,7 +23,8 @@ function verifierFor(issuer: TokenIssuer) {
   return verifier;
 }
 
-const decode = (token: string, part: 0 | 1) => JSON.parse(Buffer.from(token.split('.')[part]!, 'base64url').toString()) as Record<string, unknown>;
+const decode = (token: string, part: 0 | 1) =>
+  JSON.parse(Buffer.from(token.split('.')[part]!, 'base64url').toString()) as Record<string, unknown>;
 
 let dir: string;
 let issuer: TokenIssuer;
@@ -45,7 +46,9 @@ describe('token issuer', () => {
 
     expect(payload.sub).toBe(subjectFor('alice'));
     expect(decode(token, 0)).toEqual({ alg: 'RS256', typ: 'JWT', kid: issuer.kid });
-    expect(issuer.jwks().keys).toEqual([{ kty: 'RSA', n: expect.any(String), e: 'AQAB', alg: 'RS256', use: 'sig', kid: issuer.kid }]);
+    expect(issuer.jwks().keys).toEqual([
+      { kty: 'RSA', n: expect.any(String), e: 'AQAB', alg: 'RS256', use: 'sig', kid: issuer.kid },
+    ]);
   });
 
   it('puts the Cognito ID token claims the product reads into the token', async () => {
@@ -91,7 +94,9 @@ describe('token issuer', () => {
     const other = await createTokenIssuer({ issuer: ISSUER });
 
     expect(other.kid).not.toBe(issuer.kid);
-    expect(decode(other.issue({ username: 'carol' }).token, 1).sub).toBe(decode(issuer.issue({ username: 'carol' }).token, 1).sub);
+    expect(decode(other.issue({ username: 'carol' }).token, 1).sub).toBe(
+      decode(issuer.issue({ username: 'carol' }).token, 1).sub,
+    );
   });
 
   it('refuses a token it issued once it has expired', async () => {
@@ -144,7 +149,10 @@ describe('token issuer key file', () => {
   it('ends up with one key when two processes create the file at once', async () => {
     const keyFile = path.join(dir, 'raced-key.json');
 
-    const [a, b] = await Promise.all([createTokenIssuer({ issuer: ISSUER, keyFile }), createTokenIssuer({ issuer: ISSUER, keyFile })]);
+    const [a, b] = await Promise.all([
+      createTokenIssuer({ issuer: ISSUER, keyFile }),
+      createTokenIssuer({ issuer: ISSUER, keyFile }),
+    ]);
 
     expect(a.kid).toBe(b.kid);
     expect(JSON.parse(await readFile(keyFile, 'utf8')).kid).toBe(a.kid);
@@ -202,7 +210,11 @@ describe('token issuer HTTP endpoints', () => {
 
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({
-      error: { code: 'VALIDATION_FAILED', message: expect.any(String), details: [{ path: 'username', message: expect.any(String) }] },
+      error: {
+        code: 'VALIDATION_FAILED',
+        message: expect.any(String),
+        details: [{ path: 'username', message: expect.any(String) }],
+      },
     });
   });
 

@@ -35,16 +35,32 @@ describe('broadcaster metrics', () => {
         delete: async () => undefined,
       },
       notifier: {
-        post: async (connectionId) => (connectionId === 'a-gone' ? 'gone' : connectionId === 'b1' ? Promise.reject(new Error('down')) : 'delivered'),
+        post: async (connectionId) =>
+          connectionId === 'a-gone' ? 'gone' : connectionId === 'b1' ? Promise.reject(new Error('down')) : 'delivered',
       },
       logger: quiet,
       metrics,
       now: () => Date.parse(updatedAt) + 250,
     });
     const records = [
-      streamRecord({ eventName: 'INSERT', userId: 'user-a', task: task({ id: '01JDZ3V8Q6T3N4W0F2H7K9M5P1', updatedAt }), seq: 1 }),
-      streamRecord({ eventName: 'INSERT', userId: 'user-a', task: task({ id: '01JDZ3V8Q6T3N4W0F2H7K9M5P2', updatedAt }), seq: 2 }),
-      streamRecord({ eventName: 'INSERT', userId: 'user-b', task: task({ id: '01JDZ3V8Q6T3N4W0F2H7K9M5P3', updatedAt }), seq: 3 }),
+      streamRecord({
+        eventName: 'INSERT',
+        userId: 'user-a',
+        task: task({ id: '01JDZ3V8Q6T3N4W0F2H7K9M5P1', updatedAt }),
+        seq: 1,
+      }),
+      streamRecord({
+        eventName: 'INSERT',
+        userId: 'user-a',
+        task: task({ id: '01JDZ3V8Q6T3N4W0F2H7K9M5P2', updatedAt }),
+        seq: 2,
+      }),
+      streamRecord({
+        eventName: 'INSERT',
+        userId: 'user-b',
+        task: task({ id: '01JDZ3V8Q6T3N4W0F2H7K9M5P3', updatedAt }),
+        seq: 3,
+      }),
     ];
 
     await broadcast(streamEvent(records));
@@ -63,7 +79,9 @@ describe('broadcaster metrics', () => {
 describe('tasks API metrics', () => {
   const ddb = mockClient(DynamoDBDocumentClient);
   afterEach(() => ddb.reset());
-  const client = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }));
+  const client = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
+  );
   const changeLog = { record: async () => undefined, read: vi.fn(), hasAfter: vi.fn() };
   const api = (metrics: MetricsRecorder) =>
     createTasksApi({
@@ -76,15 +94,31 @@ describe('tasks API metrics', () => {
   it('counts successful writes, and 412s apart from them', async () => {
     const metrics = recorder();
     ddb.on(PutCommand).resolves({});
-    ddb.on(UpdateCommand).rejects(Object.assign(new Error('The conditional request failed'), { name: 'ConditionalCheckFailedException', Item: {
-      userId: { S: 'u' }, taskId: { S: '01JDZ3V8Q6T3N4W0F2H7K9M5PX' }, title: { S: 't' }, description: { S: '' }, completed: { BOOL: false },
-      createdAt: { S: '2026-12-01T10:00:00.000Z' }, updatedAt: { S: '2026-12-01T10:00:00.000Z' }, version: { N: '2' },
-    } }));
+    ddb.on(UpdateCommand).rejects(
+      Object.assign(new Error('The conditional request failed'), {
+        name: 'ConditionalCheckFailedException',
+        Item: {
+          userId: { S: 'u' },
+          taskId: { S: '01JDZ3V8Q6T3N4W0F2H7K9M5PX' },
+          title: { S: 't' },
+          description: { S: '' },
+          completed: { BOOL: false },
+          createdAt: { S: '2026-12-01T10:00:00.000Z' },
+          updatedAt: { S: '2026-12-01T10:00:00.000Z' },
+          version: { N: '2' },
+        },
+      }),
+    );
 
     await api(metrics)(httpEvent({ routeKey: 'POST /tasks', body: { title: 'one' } }));
     await api(metrics)(httpEvent({ routeKey: 'POST /tasks', body: { title: 'two' } }));
     const stale = await api(metrics)(
-      httpEvent({ routeKey: 'PUT /tasks/{id}', pathParameters: { id: '01JDZ3V8Q6T3N4W0F2H7K9M5PX' }, body: { title: 'x' }, headers: { 'if-match': '"1"' } }),
+      httpEvent({
+        routeKey: 'PUT /tasks/{id}',
+        pathParameters: { id: '01JDZ3V8Q6T3N4W0F2H7K9M5PX' },
+        body: { title: 'x' },
+        headers: { 'if-match': '"1"' },
+      }),
     );
 
     expect(stale.statusCode).toBe(412);
@@ -129,7 +163,10 @@ describe('embedded metric format', () => {
       write.mockRestore();
       vi.unstubAllEnvs();
     }
-    const emf = lines.flatMap((line) => line.split('\n')).filter((line) => line.includes('"_aws"')).map((line) => JSON.parse(line));
+    const emf = lines
+      .flatMap((line) => line.split('\n'))
+      .filter((line) => line.includes('"_aws"'))
+      .map((line) => JSON.parse(line));
     const names = emf.map((doc) => doc._aws.CloudWatchMetrics[0].Metrics.map((m: { Name: string }) => m.Name));
     expect(names).toEqual([[METRICS.coldStart], [METRICS.taskWrites], [METRICS.taskWrites]]);
     for (const doc of emf) {

@@ -222,7 +222,11 @@ describe('tasks API size and media type', () => {
     const encoded = await call({ routeKey: 'POST /tasks', base64: true, body });
     expect(Buffer.from(body).toString('base64').length).toBeGreaterThan(LIMITS.httpBodyMaxBytes);
     expect(encoded.statusCode).toBe(201);
-    const tooBig = await call({ routeKey: 'POST /tasks', base64: true, body: `{"title":"x"${' '.repeat(LIMITS.httpBodyMaxBytes)}}` });
+    const tooBig = await call({
+      routeKey: 'POST /tasks',
+      base64: true,
+      body: `{"title":"x"${' '.repeat(LIMITS.httpBodyMaxBytes)}}`,
+    });
     expect(tooBig.statusCode).toBe(413);
   });
 
@@ -416,7 +420,7 @@ describe('GET /tasks/{id}', () => {
     expect(ddb.commandCalls(GetCommand)[0]?.args[0].input).toMatchObject({ TableName: 'tasks', ConsistentRead: true });
   });
 
-  it('answers 404 for a task that is not there (or is another user\'s)', async () => {
+  it("answers 404 for a task that is not there (or is another user's)", async () => {
     ddb.on(GetCommand).resolves({});
     const res = await call({ routeKey: 'GET /tasks/{id}', pathParameters: { id: ID } });
     expect(res.statusCode).toBe(404);
@@ -440,7 +444,7 @@ describe('GET /tasks', () => {
   const tasks = (count: number) =>
     Array.from({ length: count }, (_, i) => stored({ id: `01JDZ3V8Q6T3N4W0F2H7K9M5${String(i).padStart(2, '0')}` }));
 
-  it('queries the caller\'s partition oldest first with the default limit', async () => {
+  it("queries the caller's partition oldest first with the default limit", async () => {
     ddb.on(QueryCommand).resolves({ Items: tasks(3).map((t) => row(t)) });
     const res = await call({ routeKey: 'GET /tasks' });
     expect(res.statusCode).toBe(200);
@@ -462,7 +466,11 @@ describe('GET /tasks', () => {
     ddb
       .on(QueryCommand)
       .resolvesOnce({ Items: tasks(3).map((t) => row(t)), LastEvaluatedKey: { userId: DEFAULT_SUB, taskId: 'x' } })
-      .resolvesOnce({ Items: tasks(3).slice(2).map((t) => row(t)) });
+      .resolvesOnce({
+        Items: tasks(3)
+          .slice(2)
+          .map((t) => row(t)),
+      });
     const first = json<ListTasksResponse>(await call({ routeKey: 'GET /tasks', query: 'limit=2' }));
     expect(first.tasks).toEqual(tasks(2));
     expect(first.nextCursor).toEqual(expect.any(String));
@@ -596,7 +604,12 @@ describe('PUT /tasks/{id}', () => {
 
   it('answers 404 when the task is not there', async () => {
     ddb.on(UpdateCommand).rejects(conditionFailed());
-    const res = await call({ routeKey: 'PUT /tasks/{id}', pathParameters: { id: ID }, body: { title: 'x' }, headers: { 'if-match': '"2"' } });
+    const res = await call({
+      routeKey: 'PUT /tasks/{id}',
+      pathParameters: { id: ID },
+      body: { title: 'x' },
+      headers: { 'if-match': '"2"' },
+    });
     expect(res.statusCode).toBe(404);
     expect(errorOf(res).code).toBe('NOT_FOUND');
   });
@@ -612,7 +625,12 @@ describe('PUT /tasks/{id}', () => {
   it('answers 412 with the current task when If-Match no longer matches', async () => {
     const current = stored({ title: 'First writer', version: 5 });
     ddb.on(UpdateCommand).rejects(conditionFailed(current));
-    const res = await call({ routeKey: 'PUT /tasks/{id}', pathParameters: { id: ID }, body: { title: 'x' }, headers: { 'if-match': '"4"' } });
+    const res = await call({
+      routeKey: 'PUT /tasks/{id}',
+      pathParameters: { id: ID },
+      body: { title: 'x' },
+      headers: { 'if-match': '"4"' },
+    });
     expect(res.statusCode).toBe(412);
     expect(errorOf(res)).toEqual({ code: 'PRECONDITION_FAILED', message: expect.any(String), current });
   });
@@ -624,13 +642,23 @@ describe('PUT /tasks/{id}', () => {
     ['"1", "2"', 'attribute_exists(#sk) AND attribute_not_exists(#deleted) AND #version IN (:v0, :v1)'],
   ])('accepts If-Match %s', async (ifMatch, condition) => {
     ddb.on(UpdateCommand).resolves({ Attributes: row(stored()) });
-    const res = await call({ routeKey: 'PUT /tasks/{id}', pathParameters: { id: ID }, body: { title: 'x' }, headers: { 'if-match': ifMatch } });
+    const res = await call({
+      routeKey: 'PUT /tasks/{id}',
+      pathParameters: { id: ID },
+      body: { title: 'x' },
+      headers: { 'if-match': ifMatch },
+    });
     expect(res.statusCode).toBe(200);
     expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input.ConditionExpression).toBe(condition);
   });
 
   it.each(['', '"abc"', '"2', 'v2', '"-1"', '*, "2"', '"1",'])('answers 400 for the malformed If-Match %j', async (ifMatch) => {
-    const res = await call({ routeKey: 'PUT /tasks/{id}', pathParameters: { id: ID }, body: { title: 'x' }, headers: { 'if-match': ifMatch } });
+    const res = await call({
+      routeKey: 'PUT /tasks/{id}',
+      pathParameters: { id: ID },
+      body: { title: 'x' },
+      headers: { 'if-match': ifMatch },
+    });
     expect(res.statusCode).toBe(400);
     expect(errorOf(res).details).toEqual([{ field: 'if-match', message: expect.any(String) }]);
     expect(storeCalls()).toBe(0);
@@ -675,12 +703,16 @@ describe('PATCH /tasks/{id}/complete', () => {
   it('answers 412 with the current task on a stale If-Match', async () => {
     const current = stored({ version: 9 });
     ddb.on(UpdateCommand).rejects(conditionFailed(current));
-    const res = await call({ routeKey: 'PATCH /tasks/{id}/complete', pathParameters: { id: ID }, headers: { 'if-match': '"8"' } });
+    const res = await call({
+      routeKey: 'PATCH /tasks/{id}/complete',
+      pathParameters: { id: ID },
+      headers: { 'if-match': '"8"' },
+    });
     expect(res.statusCode).toBe(412);
     expect(errorOf(res).current).toEqual(current);
   });
 
-  it('answers 404 for another user\'s task', async () => {
+  it("answers 404 for another user's task", async () => {
     ddb.on(UpdateCommand).rejects(conditionFailed());
     const res = await call({ routeKey: 'PATCH /tasks/{id}/complete', pathParameters: { id: ID }, sub: 'intruder' });
     expect(res.statusCode).toBe(404);
@@ -753,7 +785,10 @@ describe('tasks API store failures', () => {
     new DynamoDBServiceException({ name, $fault: 'server', message: `${name} happened`, $metadata: {} });
 
   it.each([
-    ['ProvisionedThroughputExceededException', new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} })],
+    [
+      'ProvisionedThroughputExceededException',
+      new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} }),
+    ],
     ['ThrottlingException', new ThrottlingException({ message: 'slow down', $metadata: {} })],
     ['RequestLimitExceeded', new RequestLimitExceeded({ message: 'slow down', $metadata: {} })],
   ])('answers 429 with retry-after for %s', async (_name, error) => {
@@ -837,7 +872,10 @@ describe('change feed routes', () => {
   });
 
   it('answers 410 RESYNC_REQUIRED for a token older than the retention, before reading anything', async () => {
-    const res = await call({ routeKey: 'GET /tasks/changes', query: `since=${since(NOW.getTime() - RETENTION_SECONDS * 1000 - 1)}` });
+    const res = await call({
+      routeKey: 'GET /tasks/changes',
+      query: `since=${since(NOW.getTime() - RETENTION_SECONDS * 1000 - 1)}`,
+    });
     expect(res.statusCode).toBe(410);
     expect(errorOf(res).code).toBe('RESYNC_REQUIRED');
     expect(changeLog.read).not.toHaveBeenCalled();

@@ -154,14 +154,26 @@ describe('buildChangesPage', () => {
     // commit, if the request did not see the change (c > R), the next request
     // reads it because s ≥ the new token.
     fc.assert(
-      fc.property(fc.nat(10 ** 9), fc.nat(10 ** 9), fc.nat(WINDOW_MS), fc.nat(10 ** 6), (since, stampOffset, lag, requestOffset) => {
-        const s = since + stampOffset;
-        const c = s + lag;
-        const R = s + requestOffset;
-        fc.pre(c > R);
-        const page = buildChangesPage({ position: fresh(since), requestStartedAt: R, entries: [], moreEntries: false, items: new Map() });
-        expect(s).toBeGreaterThanOrEqual(page.next.since);
-      }),
+      fc.property(
+        fc.nat(10 ** 9),
+        fc.nat(10 ** 9),
+        fc.nat(WINDOW_MS),
+        fc.nat(10 ** 6),
+        (since, stampOffset, lag, requestOffset) => {
+          const s = since + stampOffset;
+          const c = s + lag;
+          const R = s + requestOffset;
+          fc.pre(c > R);
+          const page = buildChangesPage({
+            position: fresh(since),
+            requestStartedAt: R,
+            entries: [],
+            moreEntries: false,
+            items: new Map(),
+          });
+          expect(s).toBeGreaterThanOrEqual(page.next.since);
+        },
+      ),
     );
   });
 });

@@ -11,17 +11,23 @@ describe('list cursor encoding', () => {
 
   it('refuses an issued cursor with any base64url character appended', () => {
     fc.assert(
-      fc.property(fc.string({ minLength: 1, maxLength: 40 }), fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'), (userId, extra) => {
-        const cursor = encodeCursor(userId, { afterTaskId: taskId, listStartedAt: 1_796_000_000_000 });
-        expect(() => decodeCursor(userId, cursor + extra)).toThrow(ValidationError);
-      }),
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 40 }),
+        fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'),
+        (userId, extra) => {
+          const cursor = encodeCursor(userId, { afterTaskId: taskId, listStartedAt: 1_796_000_000_000 });
+          expect(() => decodeCursor(userId, cursor + extra)).toThrow(ValidationError);
+        },
+      ),
     );
   });
 
   it('still gives back the task id for the cursor exactly as issued', () => {
     fc.assert(
       fc.property(fc.string({ minLength: 1, maxLength: 40 }), (userId) => {
-        expect(decodeCursor(userId, encodeCursor(userId, { afterTaskId: taskId, listStartedAt: 1_796_000_000_000 })).afterTaskId).toBe(taskId);
+        expect(
+          decodeCursor(userId, encodeCursor(userId, { afterTaskId: taskId, listStartedAt: 1_796_000_000_000 })).afterTaskId,
+        ).toBe(taskId);
       }),
     );
   });

@@ -5,7 +5,10 @@ import { ValidationError } from '../../lambdas/tasks/errors.js';
 
 const ID = '01JDZ3V8Q6T3N4W0F2H7K9M5PX';
 const ulid = fc
-  .tuple(fc.constantFrom(...'01234567'), fc.string({ unit: fc.constantFrom(...'0123456789ABCDEFGHJKMNPQRSTVWXYZ'), minLength: 25, maxLength: 25 }))
+  .tuple(
+    fc.constantFrom(...'01234567'),
+    fc.string({ unit: fc.constantFrom(...'0123456789ABCDEFGHJKMNPQRSTVWXYZ'), minLength: 25, maxLength: 25 }),
+  )
   .map(([first, rest]) => first + rest);
 
 function payloadOf(cursor: string): Record<string, unknown> {
@@ -20,7 +23,9 @@ describe('list cursor', () => {
   it('gives back the task id to its own user', () => {
     fc.assert(
       fc.property(fc.string({ minLength: 1 }), ulid, (userId, taskId) => {
-        expect(decodeCursor(userId, encodeCursor(userId, { afterTaskId: taskId, listStartedAt: 1_796_000_000_000 })).afterTaskId).toBe(taskId);
+        expect(
+          decodeCursor(userId, encodeCursor(userId, { afterTaskId: taskId, listStartedAt: 1_796_000_000_000 })).afterTaskId,
+        ).toBe(taskId);
       }),
     );
   });
@@ -29,7 +34,9 @@ describe('list cursor', () => {
     fc.assert(
       fc.property(fc.string({ minLength: 1 }), fc.string({ minLength: 1 }), ulid, (owner, other, taskId) => {
         fc.pre(owner !== other);
-        expect(() => decodeCursor(other, encodeCursor(owner, { afterTaskId: taskId, listStartedAt: 1_796_000_000_000 }))).toThrow(ValidationError);
+        expect(() => decodeCursor(other, encodeCursor(owner, { afterTaskId: taskId, listStartedAt: 1_796_000_000_000 }))).toThrow(
+          ValidationError,
+        );
       }),
     );
   });

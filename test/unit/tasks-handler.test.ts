@@ -47,6 +47,8 @@ describe('tasks-api handler', () => {
     vi.stubEnv('TASKS_TABLE', 'tasks');
     vi.stubEnv('CHANGES_TABLE', 'changes');
     vi.stubEnv('CHANGE_RETENTION_SECONDS', '5');
-    await expect(import('../../lambdas/tasks-api.js')).rejects.toThrow(/CHANGE_RETENTION_SECONDS must be a whole number of seconds/);
+    await expect(import('../../lambdas/tasks-api.js')).rejects.toThrow(
+      /CHANGE_RETENTION_SECONDS must be a whole number of seconds/,
+    );
   });
 });

@@ -5,7 +5,11 @@ import { decodeSyncToken, encodeSyncToken, type FeedPosition } from '../../lambd
 
 const position = fc.oneof(
   fc.record({ since: fc.nat(2 ** 45), after: fc.constant(''), passEnd: fc.constant(0) }),
-  fc.record({ since: fc.nat(2 ** 45), after: fc.string({ minLength: 1, maxLength: 60 }), passEnd: fc.integer({ min: 1, max: 2 ** 45 }) }),
+  fc.record({
+    since: fc.nat(2 ** 45),
+    after: fc.string({ minLength: 1, maxLength: 60 }),
+    passEnd: fc.integer({ min: 1, max: 2 ** 45 }),
+  }),
 );
 
 const payloadOf = (token: string) => JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Record<string, unknown>;

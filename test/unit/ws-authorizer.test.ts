@@ -63,9 +63,7 @@ describe('ws-authorizer', () => {
     ['a token for another audience', () => signRs(key, validClaims({ aud: 'someone-else' }))],
     ['a token that is not a JWT', () => 'not-a-token'],
   ])('refuses %s with Unauthorized, which API Gateway turns into 401', async (_label, token) => {
-    await expect(handler(connectAuthorizerEvent({ token: token() }), context)).rejects.toThrow(
-      new Error('Unauthorized'),
-    );
+    await expect(handler(connectAuthorizerEvent({ token: token() }), context)).rejects.toThrow(new Error('Unauthorized'));
   });
 
   it('refuses a handshake without a token with Unauthorized', async () => {

@@ -66,9 +66,11 @@ describe('ws-connect', () => {
   });
 
   it('answers 500 "Internal error" when the table cannot be written, without the SDK error', async () => {
-    ddb.on(PutCommand).rejects(Object.assign(new Error('Throughput exceeded for table connections-test'), {
-      name: 'ProvisionedThroughputExceededException',
-    }));
+    ddb.on(PutCommand).rejects(
+      Object.assign(new Error('Throughput exceeded for table connections-test'), {
+        name: 'ProvisionedThroughputExceededException',
+      }),
+    );
 
     const result = await handler(connectEvent({ userId: 'user-a', connectionId: 'conn-4' }), context);
 

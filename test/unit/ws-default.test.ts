@@ -10,7 +10,12 @@ const NOW = Date.parse('2026-12-01T10:00:00.000Z');
 const RETENTION_SECONDS = 30 * 86_400;
 const hasAfter = vi.fn<HeartbeatDeps['changeLog']['hasAfter']>();
 const onError = vi.fn();
-const heartbeat: HeartbeatDeps = { changeLog: { hasAfter }, retentionSeconds: RETENTION_SECONDS, now: () => new Date(NOW), onError };
+const heartbeat: HeartbeatDeps = {
+  changeLog: { hasAfter },
+  retentionSeconds: RETENTION_SECONDS,
+  now: () => new Date(NOW),
+  onError,
+};
 
 afterEach(() => {
   vi.clearAllMocks();
@@ -74,7 +79,10 @@ describe('ws-default', () => {
     it('answers behind: true when the user has entries after the token, asking from the token\u2019s first key', async () => {
       hasAfter.mockResolvedValueOnce(true);
       const since = NOW - 60_000;
-      expect(await answer(JSON.stringify({ action: 'ping', since: token('user-a', since) }))).toEqual({ type: 'PONG', behind: true });
+      expect(await answer(JSON.stringify({ action: 'ping', since: token('user-a', since) }))).toEqual({
+        type: 'PONG',
+        behind: true,
+      });
       expect(hasAfter).toHaveBeenCalledWith('user-a', { exclusiveStart: expect.any(String) });
       const start = hasAfter.mock.calls[0]![1].exclusiveStart;
       expect(changeKey(since, 'A') > start && changeKey(since - 1, 'Z') < start).toBe(true);
@@ -90,13 +98,19 @@ describe('ws-default', () => {
 
     it('answers behind: true without a read for a token past the retention, so the pull gets 410', async () => {
       const old = NOW - RETENTION_SECONDS * 1000 - 1;
-      expect(await answer(JSON.stringify({ action: 'ping', since: token('user-a', old) }))).toEqual({ type: 'PONG', behind: true });
+      expect(await answer(JSON.stringify({ action: 'ping', since: token('user-a', old) }))).toEqual({
+        type: 'PONG',
+        behind: true,
+      });
       expect(hasAfter).not.toHaveBeenCalled();
     });
 
     it('answers behind: true when the feed cannot be read, and reports the error', async () => {
       hasAfter.mockRejectedValueOnce(new Error('DynamoDB is down'));
-      expect(await answer(JSON.stringify({ action: 'ping', since: token('user-a', NOW) }))).toEqual({ type: 'PONG', behind: true });
+      expect(await answer(JSON.stringify({ action: 'ping', since: token('user-a', NOW) }))).toEqual({
+        type: 'PONG',
+        behind: true,
+      });
       expect(onError).toHaveBeenCalledTimes(1);
     });
 

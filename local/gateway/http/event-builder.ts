@@ -33,9 +33,7 @@ export interface HttpRequestFacts {
  * commas. Cookies are taken out of the headers into `cookies` (one entry per
  * cookie). API Gateway adds the forwarding and trace headers itself.
  */
-export function normalizeHeaders(
-  rawHeaders: readonly string[],
-): { headers: Record<string, string>; cookies: string[] } {
+export function normalizeHeaders(rawHeaders: readonly string[]): { headers: Record<string, string>; cookies: string[] } {
   // A Map, not an object: a header named `constructor` or `__proto__` must not meet Object.prototype.
   const headers = new Map<string, string>();
   const cookies: string[] = [];

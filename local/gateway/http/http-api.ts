@@ -117,7 +117,9 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
         return reply(500, { message: 'Internal Server Error' });
       }
       // Header values must be printable ASCII: a parse error can quote the token's raw bytes.
-      const description = String(err.message || 'invalid token').replace(/[^\x20-\x7e]|["\\]/g, ' ').slice(0, 200);
+      const description = String(err.message || 'invalid token')
+        .replace(/[^\x20-\x7e]|["\\]/g, ' ')
+        .slice(0, 200);
       return reply(401, contractError('UNAUTHORIZED', 'Invalid or expired token'), {
         'www-authenticate': `Bearer scope="" error="invalid_token" error_description="${description}"`,
       });
@@ -160,7 +162,12 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
     }
     res.writeHead(response.statusCode, { ...headers, ...gatewayHeaders, 'content-length': response.body.length });
     res.end(response.body);
-    logger.debug('HTTP request', { requestId, routeKey: match.routeKey, status: response.statusCode, ms: Date.now() - timeEpoch });
+    logger.debug('HTTP request', {
+      requestId,
+      routeKey: match.routeKey,
+      status: response.statusCode,
+      ms: Date.now() - timeEpoch,
+    });
   }
 
   const server = createServer((req, res) => {

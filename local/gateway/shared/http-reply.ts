@@ -1,12 +1,7 @@
 import type { ServerResponse } from 'node:http';
 
 /** Writes a JSON response unless the client has already gone. */
-export function sendJson(
-  res: ServerResponse,
-  statusCode: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
+export function sendJson(res: ServerResponse, statusCode: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent || res.destroyed) return;
   const payload = JSON.stringify(body);
   res.writeHead(statusCode, {

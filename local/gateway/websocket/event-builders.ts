@@ -48,7 +48,10 @@ export interface HandshakeFacts extends ConnectionFacts {
 }
 
 /** What every WebSocket event's requestContext holds, before route-specific fields. */
-type RequestContextBase = Omit<WebSocketRequestContext, 'messageId' | 'authorizer' | 'disconnectStatusCode' | 'disconnectReason'> & {
+type RequestContextBase = Omit<
+  WebSocketRequestContext,
+  'messageId' | 'authorizer' | 'disconnectStatusCode' | 'disconnectReason'
+> & {
   identity: WebSocketIdentity;
 };
 
@@ -203,9 +206,22 @@ export function buildConnectEvent(facts: HandshakeFacts): WebSocketConnectEvent 
 
 export function buildMessageEvent(
   connection: ConnectionFacts,
-  message: { routeKey: string; body: string; isBase64Encoded: boolean; messageId: string; requestId: string; requestTimeEpoch: number },
+  message: {
+    routeKey: string;
+    body: string;
+    isBase64Encoded: boolean;
+    messageId: string;
+    requestId: string;
+    requestTimeEpoch: number;
+  },
 ): WebSocketMessageEvent {
-  const { routeKey, ...rest } = requestContext(connection, message.routeKey, 'MESSAGE', message.requestId, message.requestTimeEpoch);
+  const { routeKey, ...rest } = requestContext(
+    connection,
+    message.routeKey,
+    'MESSAGE',
+    message.requestId,
+    message.requestTimeEpoch,
+  );
   return {
     requestContext: {
       routeKey,

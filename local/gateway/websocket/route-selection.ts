@@ -23,7 +23,8 @@ export function createRouteSelector(expression: string, routeKeys: Iterable<stri
       if (typeof value !== 'object' || value === null) return '$default';
       value = (value as Record<string, unknown>)[key];
     }
-    const selected = typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
+    const selected =
+      typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
     return selected !== undefined && custom.has(selected) ? selected : '$default';
   };
 }

@@ -366,7 +366,8 @@ export async function startWebSocketApi(options: WebSocketApiOptions): Promise<W
       }
       const status = statusCodeOf(connectResult);
       if (status < 200 || status > 299) {
-        const body = typeof connectResult === 'object' && connectResult !== null && 'body' in connectResult ? connectResult.body : undefined;
+        const body =
+          typeof connectResult === 'object' && connectResult !== null && 'body' in connectResult ? connectResult.body : undefined;
         return rejectHandshake(socket, status, typeof body === 'string' ? body : undefined);
       }
     }
@@ -467,7 +468,9 @@ export async function startWebSocketApi(options: WebSocketApiOptions): Promise<W
  * How many users hold 1, 2, 3, 4 and 5 or more open sockets (the operations
  * page's histogram): counts only, never a user id.
  */
-export function socketsPerUser(connections: Iterable<{ authorizer?: { principalId?: unknown } }>): Record<'1' | '2' | '3' | '4' | '5+', number> {
+export function socketsPerUser(
+  connections: Iterable<{ authorizer?: { principalId?: unknown } }>,
+): Record<'1' | '2' | '3' | '4' | '5+', number> {
   const perUser = new Map<unknown, number>();
   for (const connection of connections) {
     const user = connection.authorizer?.principalId;
