@@ -975,3 +975,24 @@ describe('SyncEngine undo, bulk changes and save status', () => {
     expect(engine.getState().messages.filter((m) => /synced/.test(m.text))).toHaveLength(1);
   });
 });
+
+describe('SyncEngine reload with many cached tasks', () => {
+  it('shows the newest tasks first, without counts, then every task', async () => {
+    const server = new FakeServer();
+    const ids = Array.from({ length: 150 }, (_, i) => `01JDTASK${String(i).padStart(18, '0')}`);
+    for (const id of ids) server.put(task({ id, title: `t${id.slice(-3)}` }));
+    const db = await returningUser(server);
+    const reloaded = engineFor(server, { db });
+    const seen: { tasks: number; partial: boolean; newest: string | undefined }[] = [];
+    reloaded.engine.subscribe(() => {
+      const s = reloaded.engine.getState();
+      seen.push({ tasks: s.tasks.length, partial: s.partial, newest: s.tasks.at(-1)?.id });
+    });
+    reloaded.engine.start();
+    await flush();
+
+    expect(seen.find((s) => s.partial)).toEqual({ tasks: 100, partial: true, newest: ids.at(-1) });
+    expect(seen.at(-1)).toMatchObject({ tasks: 150, partial: false });
+    expect(reloaded.engine.getState().tasks.map((t) => t.id)).toEqual(ids);
+  });
+});

@@ -204,3 +204,13 @@ describe('migration from localStorage', () => {
     expect(storage.getItem('tasks.outbox.sub-a.01OP1')).not.toBeNull();
   });
 });
+
+describe('UserDb.loadNewest', () => {
+  it('reads the newest tasks (last ids) first, newest first, without reading the rest', async () => {
+    const db = new UserDb(memoryRecordDb());
+    const tasks = ['01A', '01C', '01B', '01D'].map((id) => ({ id, title: id, description: '', completed: false, createdAt: '', updatedAt: '', version: 1 }));
+    await db.write({ upserts: tasks });
+    expect((await db.loadNewest(2)).map((t) => t.id)).toEqual(['01D', '01C']);
+    expect((await db.loadNewest(10)).map((t) => t.id)).toEqual(['01D', '01C', '01B', '01A']);
+  });
+});

@@ -12,6 +12,8 @@ export const STORES: readonly StoreName[] = ['tasks', 'deleted', 'ops', 'meta'];
 export interface Tx {
   get<T>(store: StoreName, key: string): Promise<T | undefined>;
   getAll<T>(store: StoreName): Promise<T[]>;
+  /** The values of the last `count` keys, last first. */
+  getLast<T>(store: StoreName, count: number): Promise<T[]>;
   put(store: StoreName, key: string, value: unknown): Promise<void>;
   delete(store: StoreName, key: string): Promise<void>;
   clear(store: StoreName): Promise<void>;
@@ -71,6 +73,18 @@ export function openRecordDb(name: string, factory: IDBFactory | undefined = glo
           const tx: Tx = {
             get: (n, k) => request(s(n).get(k)),
             getAll: (n) => request(s(n).getAll()),
+            getLast: <T,>(n: StoreName, count: number) =>
+              new Promise<T[]>((resolve, reject) => {
+                const out: T[] = [];
+                const r = s(n).openCursor(null, 'prev');
+                r.onerror = () => reject(r.error);
+                r.onsuccess = () => {
+                  const cursor = r.result;
+                  if (!cursor || out.length >= count) return resolve(out);
+                  out.push(cursor.value as T);
+                  cursor.continue();
+                };
+              }),
             put: (n, k, v) => request(s(n).put(v, k)).then(() => undefined),
             delete: (n, k) => request(s(n).delete(k)),
             clear: (n) => request(s(n).clear()),
@@ -117,6 +131,11 @@ export function memoryRecordDb(): RecordDb {
         const tx: Tx = {
           get: async (n, k) => structuredClone(store(n).get(k)) as never,
           getAll: async (n) => [...store(n).entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => structuredClone(v)) as never,
+          getLast: async (n, count) =>
+            [...store(n).entries()]
+              .sort(([a], [b]) => (a < b ? 1 : -1))
+              .slice(0, count)
+              .map(([, v]) => structuredClone(v)) as never,
           put: async (n, k, v) => void store(n).set(k, structuredClone(v)),
           delete: async (n, k) => void store(n).delete(k),
           clear: async (n) => store(n).clear(),

@@ -59,6 +59,14 @@ export class UserDb {
     });
   }
 
+  /**
+   * The newest `count` tasks (ids are ULIDs: the last keys), newest first: a reload shows its
+   * first screen from these while load() reads the rest (10,000 tasks take ~120 ms to read).
+   */
+  loadNewest(count: number): Promise<Task[]> {
+    return this.records.run(['tasks'], 'readonly', (tx) => tx.getLast<Task>('tasks', count));
+  }
+
   write(change: TaskWrite): Promise<void> {
     const { upserts = [], deletes = [] } = change;
     if (upserts.length === 0 && deletes.length === 0 && change.syncToken === undefined) return Promise.resolve();

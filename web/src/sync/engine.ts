@@ -52,6 +52,8 @@ export interface EngineState {
   /** From AUTH_SUCCESS; handy when reading server logs. */
   connectionId: string | null;
   save: SaveState;
+  /** Only the newest tasks are read from IndexedDB yet (a reload's first screen): counts are not known. */
+  partial: boolean;
 }
 
 export interface EngineOptions {
@@ -81,6 +83,8 @@ export interface EngineOptions {
 const INFO_TTL_MS = 6000;
 const OFFLINE_NO_DATA = 'You are offline. Your tasks will load when the connection is back.';
 const MAX_MESSAGES = 5;
+/** Tasks read first on a reload (more than a screen of rows), before all of them. */
+const FIRST_SCREEN_TASKS = 100;
 /** A send still unanswered after this long is shown as failing (the request itself times out at 15 s). */
 export const SLOW_SAVE_MS = 4000;
 const NOT_FAILING: SaveState = { failing: false, reason: null, retryAt: null };
@@ -134,6 +138,7 @@ export class SyncEngine {
   private backlog = false;
   private synced = 0;
   private holdTimer: ReturnType<typeof setTimeout> | null = null;
+  private partial = false;
   private holdTimerAt = 0;
   private cleanups: (() => void)[] = [];
   private readonly send: SendOp;
@@ -623,7 +628,16 @@ export class SyncEngine {
       if (legacy && hasLegacyStorage(legacy, this.options.userKey)) {
         await this.outbox.exclusive(() => migrateLegacyStorage(legacy, this.options.userKey, this.db));
       }
-      const [local] = await Promise.all([this.db.load(), this.outbox.load()]);
+      // The first screen first: the newest tasks (and the queued changes) show while the rest is read.
+      const [newest] = await Promise.all([this.db.loadNewest(FIRST_SCREEN_TASKS).catch(() => []), this.outbox.load()]);
+      if (newest.length > 0 && this.load === 'loading') {
+        this.store.seed(newest);
+        this.load = 'ready';
+        this.partial = true;
+        this.changed();
+      }
+      const local = await this.db.load();
+      this.partial = false;
       // Changes an earlier visit could not send: say so once they are.
       if (this.outbox.list().length > 0) this.backlog = true;
       this.store.seed(local.tasks, local.deleted);
@@ -632,6 +646,7 @@ export class SyncEngine {
       if (this.load === 'loading' && (local.syncToken !== null || local.tasks.length > 0)) this.load = 'ready';
     } catch {
       // IndexedDB unusable: everything comes from the server.
+      this.partial = false;
     }
     this.changed();
   }
@@ -728,6 +743,7 @@ export class SyncEngine {
       messages: this.messages,
       connectionId: this.connectionId,
       save: this.save,
+      partial: this.partial,
     };
   }
 }

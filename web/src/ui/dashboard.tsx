@@ -400,6 +400,7 @@ export function Dashboard({
             onMarkAll={markAll}
             onClearCompleted={clearCompleted}
             allShownDone={allShownDone}
+            counting={state.partial}
           />
         )}
         <ListOrPlaceholder

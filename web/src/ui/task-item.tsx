@@ -1,3 +1,4 @@
+import { Component, type ComponentType } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { descriptionFits, titleFits, utf16MaxLength } from '../../../lambdas/tasks/task-text.js';
 import { LIMITS } from '../../../lib/definitions.js';
@@ -26,14 +27,17 @@ export function isDirty(draft: Draft): boolean {
 
 /** A change made elsewhere to the text being edited (a completion alone does not count). */
 export function remoteTextChange(task: ViewTask, draft: Draft): boolean {
-  return task.version > draft.opened.version && (task.title !== draft.opened.title || task.description !== draft.opened.description);
+  return (
+    task.version > draft.opened.version && (task.title !== draft.opened.title || task.description !== draft.opened.description)
+  );
 }
 
 /** The inline message for a title or description the rules refuse, or null. */
 export function validateText(title: string, description: string): { field: 'title' | 'description'; message: string } | null {
   if (title.trim() === '') return { field: 'title', message: 'Enter a title: spaces alone do not count.' };
   if (!titleFits(title)) return { field: 'title', message: `A title can have at most ${LIMITS.titleMaxChars} characters.` };
-  if (!descriptionFits(description)) return { field: 'description', message: `A description can have at most ${LIMITS.descriptionMaxChars} characters.` };
+  if (!descriptionFits(description))
+    return { field: 'description', message: `A description can have at most ${LIMITS.descriptionMaxChars} characters.` };
   return null;
 }
 
@@ -65,7 +69,29 @@ export interface TaskItemProps extends RowHandlers {
 
 const q = (title: string) => `“${title}”`;
 
-export function TaskItem(props: TaskItemProps) {
+/**
+ * Renders again only when a prop changed (shallowly): while the list scrolls, the rows that stay
+ * get the same task, position and handlers, and are skipped. (preact/compat's memo, without compat.)
+ */
+function memoized<P extends object>(Inner: ComponentType<P>): ComponentType<P> {
+  return class Memo extends Component<P> {
+    override shouldComponentUpdate(next: P): boolean {
+      const prev = this.props as Record<string, unknown>;
+      const keys = Object.keys(next);
+      return (
+        keys.length !== Object.keys(prev).length ||
+        keys.some((k) => k !== 'children' && prev[k] !== (next as Record<string, unknown>)[k])
+      );
+    }
+    override render() {
+      return <Inner {...this.props} />;
+    }
+  };
+}
+
+export const TaskItem = memoized(TaskItemView);
+
+function TaskItemView(props: TaskItemProps) {
   const { task, draft, online, position, size, top, active, fresh, rowRef } = props;
   const [menu, setMenu] = useState(false);
   const classes = ['task'];
@@ -93,13 +119,27 @@ export function TaskItem(props: TaskItemProps) {
   );
 }
 
-function Row({ task, online, menu, setMenu, onToggle, onDelete, onEdit, onShowConflict }: TaskItemProps & { menu: boolean; setMenu(open: boolean): void }) {
+function Row({
+  task,
+  online,
+  menu,
+  setMenu,
+  onToggle,
+  onDelete,
+  onEdit,
+  onShowConflict,
+}: TaskItemProps & { menu: boolean; setMenu(open: boolean): void }) {
   const nameId = `name-${task.id}`;
   const actionsId = `actions-${task.id}`;
   return (
     <>
       <label class="check">
-        <input type="checkbox" checked={task.completed} aria-labelledby={nameId} onChange={(e) => onToggle(task.id, e.currentTarget.checked)} />
+        <input
+          type="checkbox"
+          checked={task.completed}
+          aria-labelledby={nameId}
+          onChange={(e) => onToggle(task.id, e.currentTarget.checked)}
+        />
       </label>
       {/* biome-ignore lint/a11y/noStaticElementInteractions: a mouse shortcut; the keyboard has Enter on the row and the Edit button. */}
       <div class="task-text" onDblClick={() => onEdit(task.id)}>

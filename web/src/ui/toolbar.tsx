@@ -14,10 +14,12 @@ export interface ToolbarProps {
   onClearCompleted(): void;
   /** Whether every shown task is done already (the button then marks them all not done). */
   allShownDone: boolean;
+  /** Only part of the tasks is read yet (a reload's first screen): no counts. */
+  counting: boolean;
 }
 
 /** Search, the All / Active / Completed filters (links: the filter lives in the URL), the count and the bulk actions. */
-export function Toolbar({ view, filter, query, searchRef, onFilter, onQuery, onMarkAll, onClearCompleted, allShownDone }: ToolbarProps) {
+export function Toolbar({ view, filter, query, searchRef, onFilter, onQuery, onMarkAll, onClearCompleted, allShownDone, counting }: ToolbarProps) {
   const counts: Record<Filter, number> = { all: view.total, active: view.left, completed: view.completed };
   return (
     <div class="toolbar">
@@ -55,7 +57,7 @@ export function Toolbar({ view, filter, query, searchRef, onFilter, onQuery, onM
                   onFilter(f);
                 }}
               >
-                {LABEL[f]} <span class="count">({counts[f]})</span>
+                {LABEL[f]} {!counting && <span class="count">({counts[f]})</span>}
               </a>
             </li>
           ))}
@@ -63,12 +65,12 @@ export function Toolbar({ view, filter, query, searchRef, onFilter, onQuery, onM
       </nav>
       <div class="bulk">
         <p class="left" data-testid="items-left">
-          {view.left} {view.left === 1 ? 'task' : 'tasks'} left
+          {counting ? 'Counting…' : `${view.left} ${view.left === 1 ? 'task' : 'tasks'} left`}
         </p>
         <button type="button" onClick={onMarkAll} data-testid="mark-all">
           {allShownDone ? 'Mark all not done' : 'Mark all done'}
         </button>
-        {view.completed > 0 && (
+        {view.completed > 0 && !counting && (
           <button type="button" onClick={onClearCompleted} data-testid="clear-completed">
             Clear completed ({view.completed})
           </button>

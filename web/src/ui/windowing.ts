@@ -36,7 +36,11 @@ export interface Windowed {
  * wherever they are (the focused row, an open editor: unmounting them would
  * lose focus or typed text).
  */
-export function useWindowedList(listRef: RefObject<HTMLElement | null>, keys: readonly string[], pinned: ReadonlySet<string>): Windowed {
+export function useWindowedList(
+  listRef: RefObject<HTMLElement | null>,
+  keys: readonly string[],
+  pinned: ReadonlySet<string>,
+): Windowed {
   const [rowPx, setRowPx] = useState(FALLBACK_ROW_PX);
   // Heights that differ from rowPx, by key; bumping `measured` re-lays out.
   const heights = useRef(new Map<string, number>());
@@ -81,7 +85,7 @@ export function useWindowedList(listRef: RefObject<HTMLElement | null>, keys: re
 
   // Where the viewport is over the list: read on scroll and resize (once per frame), and after every
   // render (what is above the list may have changed height). A new state only when the rows change.
-  const check = useCallback(() => {
+  const readRowPx = useCallback(() => {
     const list = listRef.current;
     if (!list) return;
     const css = parseFloat(getComputedStyle(list).getPropertyValue('--row-h'));
@@ -89,7 +93,10 @@ export function useWindowedList(listRef: RefObject<HTMLElement | null>, keys: re
       heights.current.clear();
       setRowPx(css);
     }
-    if (keysRef.current.length <= RENDER_ALL_MAX) return;
+  }, []);
+  const check = useCallback(() => {
+    const list = listRef.current;
+    if (!list || keysRef.current.length <= RENDER_ALL_MAX) return;
     const top = -list.getBoundingClientRect().top;
     const height = innerHeight;
     const next = layoutRef.current.range(top - OVERSCAN_PX, top + height + OVERSCAN_PX);
@@ -111,15 +118,21 @@ export function useWindowedList(listRef: RefObject<HTMLElement | null>, keys: re
         check();
       });
     };
+    // The row height is a CSS variable that changes with the viewport (phone rows are shorter): read on resize, not per scroll.
+    const onResize = () => {
+      readRowPx();
+      onScroll();
+    };
+    readRowPx();
     addEventListener('scroll', onScroll, { passive: true });
-    addEventListener('resize', onScroll);
+    addEventListener('resize', onResize);
     return () => {
       removeEventListener('scroll', onScroll);
-      removeEventListener('resize', onScroll);
+      removeEventListener('resize', onResize);
       cancelAnimationFrame(frame);
       observer?.disconnect();
     };
-  }, [check, observer]);
+  }, [check, readRowPx, observer]);
   useLayoutEffect(check);
 
   const items: WindowedItem[] = [];
