@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import * as z from 'zod';
 import { LIMITS, LOCAL } from '../../lib/definitions.js';
 import type { ErrorBody, ErrorCode } from '../../lambdas/contract.js';
+import { readBody, sendJson } from '../shared/http.js';
 
 /**
  * The local runtime's stand-in for Cognito: RS256 ID tokens for any username, verified
@@ -295,12 +296,6 @@ function setCors(res: ServerResponse, methods: string): void {
   res.setHeader('Access-Control-Max-Age', '600');
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
-  res.end(text);
-}
-
 function sendError(
   res: ServerResponse,
   status: number,
@@ -313,28 +308,6 @@ function sendError(
   sendJson(res, status, body, headers);
 }
 
-/** Reads at most `limit` bytes; resolves undefined as soon as the body is larger. */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.off('data', onData);
-        req.off('end', onEnd);
-        req.off('error', reject);
-        resolve(undefined);
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = () => resolve(Buffer.concat(chunks));
-    req.on('data', onData);
-    req.once('end', onEnd);
-    req.once('error', reject);
-  });
-}
 
 /** Checks in the contract's order: method, size (413), media type (415), JSON and fields (400). */
 export async function handleTokenRequest(issuer: TokenIssuer, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -358,11 +331,11 @@ export async function handleTokenRequest(issuer: TokenIssuer, req: IncomingMessa
       sendError(res, 415, 'UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json', undefined, { Connection: 'close' });
       return;
     }
-    const body = await readBody(req, LIMITS.httpBodyMaxBytes);
-    if (!body) return tooLarge();
+    const read = await readBody(req, LIMITS.httpBodyMaxBytes);
+    if (!read.ok) return tooLarge();
     let json: unknown;
     try {
-      json = JSON.parse(body.toString('utf8'));
+      json = JSON.parse(read.body.toString('utf8'));
     } catch {
       sendError(res, 400, 'VALIDATION_FAILED', 'Request body is not valid JSON');
       return;

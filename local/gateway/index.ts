@@ -22,4 +22,5 @@ export type {
   WebSocketMessageEvent,
 } from './websocket/event-builders.js';
 export type { ManagementStats } from './websocket/management-api.js';
-export { consoleLogger, silentLogger, type GatewayLogger, type Invoke, type JwtVerifier } from './shared/types.js';
+export { gatewayLogger, type Invoke, type JwtVerifier } from './shared/types.js';
+export { consoleLogger, silentLogger, type LocalLogger } from '../shared/logger.js';

@@ -11,7 +11,8 @@ import { interpretBatchResponse, type BatchOutcome } from './batch-response.js';
 import { awsTimestamp, type OnFailureCondition, type OnFailureRecord } from './on-failure-destination.js';
 import { decide, tooOldPrefix, type PlannedBatch } from './retry-planner.js';
 import { toLambdaStreamRecord } from './stream-event-builder.js';
-import type { Backoff, PollerLogger, StreamMappingSettings, StreamPollerStats } from './stream-poller.js';
+import type { LocalLogger } from '../shared/logger.js';
+import type { Backoff, StreamMappingSettings, StreamPollerStats } from './stream-poller.js';
 
 /** Lambda's synchronous invocation payload limit; a batch never exceeds it. */
 const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
@@ -25,7 +26,7 @@ export const backoffMs = (backoff: Backoff, attempt: number) =>
 export interface ShardHost {
   readonly settings: StreamMappingSettings;
   readonly client: DynamoDBStreamsClient;
-  readonly logger: PollerLogger;
+  readonly logger: LocalLogger;
   readonly functionArn: string;
   readonly awsRegion: string;
   readonly retryBackoff: Backoff;

@@ -3,6 +3,7 @@ import { DescribeStreamCommand, DynamoDBStreamsClient, type Shard } from '@aws-s
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { LOCAL, STREAM_MAPPING } from '../../lib/definitions.js';
 import { localClientConfig } from '../dynamodb/client-config.js';
+import { consoleLogger, type LocalLogger } from '../shared/logger.js';
 import { appendOnFailureRecord, type OnFailureRecord } from './on-failure-destination.js';
 import { backoffMs, errorMessage, errorName, ShardWorker, type ShardHost } from './shard-worker.js';
 
@@ -40,13 +41,6 @@ export const DEFAULT_MAPPING: StreamMappingSettings = {
   pollIntervalMs: STREAM_MAPPING.pollIntervalMs,
 };
 
-/** Satisfied by console and by a Powertools Logger. */
-export interface PollerLogger {
-  debug(message: string, ...extra: Record<string, unknown>[]): void;
-  info(message: string, ...extra: Record<string, unknown>[]): void;
-  warn(message: string, ...extra: Record<string, unknown>[]): void;
-  error(message: string, ...extra: Record<string, unknown>[]): void;
-}
 
 export interface Backoff {
   baseMs: number;
@@ -77,7 +71,7 @@ export interface StreamPollerOptions {
   /** `awsRegion` of every event record. Default: LOCAL.region (DynamoDB Local's own records say `ddblocal`). */
   awsRegion?: string;
   /** Default: warnings and errors to the console, prefixed `[stream-poller]`. */
-  logger?: PollerLogger;
+  logger?: LocalLogger;
   /** Wait before re-invoking a failed batch, doubling per failure. Default: 100 ms up to 2 000 ms. */
   retryBackoff?: Backoff;
   /** Wait after a failed DynamoDB Streams call, doubling per consecutive failure. Default: 250 ms up to 5 000 ms. */
@@ -133,12 +127,7 @@ export class StreamPollerError extends Error {
   override name = 'StreamPollerError';
 }
 
-const consoleLogger: PollerLogger = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: (message, ...extra) => console.warn(`[stream-poller] ${message}`, ...extra),
-  error: (message, ...extra) => console.error(`[stream-poller] ${message}`, ...extra),
-};
+const defaultLogger = consoleLogger('stream-poller');
 
 /**
  * Reads a DynamoDB stream and invokes a function with the semantics of a Lambda event
@@ -163,7 +152,7 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
 class StreamPollerImpl implements StreamPoller, ShardHost {
   readonly settings: StreamMappingSettings;
   readonly client: DynamoDBStreamsClient;
-  readonly logger: PollerLogger;
+  readonly logger: LocalLogger;
   readonly functionArn: string;
   readonly awsRegion: string;
   readonly retryBackoff: Backoff;
@@ -214,7 +203,7 @@ class StreamPollerImpl implements StreamPoller, ShardHost {
         maxAttempts: 1,
         requestHandler: { connectionTimeout: 2_000, requestTimeout: 10_000, throwOnRequestTimeout: true },
       });
-    this.logger = options.logger ?? consoleLogger;
+    this.logger = options.logger ?? defaultLogger;
     // The same ARN local/lambda/runtime.ts gives the function as invokedFunctionArn.
     this.functionArn = `arn:aws:lambda:local:000000000000:function:${options.functionName ?? 'broadcaster'}`;
     this.awsRegion = options.awsRegion ?? LOCAL.region;

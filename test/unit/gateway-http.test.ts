@@ -1,7 +1,8 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHttpApi, type HttpApi, type HttpApiOptions } from '../../local/gateway/http/http-api.js';
-import { silentLogger, type Invoke, type JwtVerifier } from '../../local/gateway/shared/types.js';
+import { silentLogger } from '../../local/shared/logger.js';
+import { type Invoke, type JwtVerifier } from '../../local/gateway/shared/types.js';
 import type { FunctionName } from '../../lib/definitions.js';
 
 class InvalidTokenError extends Error {

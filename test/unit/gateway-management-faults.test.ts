@@ -1,7 +1,8 @@
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { silentLogger, type Invoke } from '../../local/gateway/shared/types.js';
+import { silentLogger } from '../../local/shared/logger.js';
+import { type Invoke } from '../../local/gateway/shared/types.js';
 import type { WebSocketConnectEvent } from '../../local/gateway/websocket/event-builders.js';
 import { startWebSocketApi, type WebSocketApi } from '../../local/gateway/websocket/websocket-api.js';
 

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { silentLogger, type Invoke } from '../../local/gateway/shared/types.js';
+import { silentLogger } from '../../local/shared/logger.js';
+import { type Invoke } from '../../local/gateway/shared/types.js';
 import type {
   WebSocketAuthorizerEvent,
   WebSocketConnectEvent,

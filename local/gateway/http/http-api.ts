@@ -3,9 +3,9 @@ import { HTTP_ROUTES } from '../../../lib/definitions.js';
 import type { ErrorBody, ErrorCode } from '../../../lambdas/contract.js';
 import { invoke as runtimeInvoke } from '../../lambda/runtime.js';
 import { LOCAL_ACCOUNT_ID, domainOf, newApiId, newGatewayId, sourceIpOf } from '../shared/aws-format.js';
-import { readBody } from '../shared/body-reader.js';
-import { originOf, sendJson } from '../shared/http-reply.js';
-import { consoleLogger, type GatewayLogger, type Invoke, type JwtVerifier } from '../shared/types.js';
+import { originOf, readBody, sendJson } from '../../shared/http.js';
+import type { LocalLogger } from '../../shared/logger.js';
+import { gatewayLogger, type Invoke, type JwtVerifier } from '../shared/types.js';
 import { createCors, type CorsOptions } from './cors.js';
 import { buildHttpApiEvent, stringifyClaims } from './event-builder.js';
 import { mapLambdaResult } from './response-mapper.js';
@@ -30,7 +30,7 @@ export interface HttpApiOptions {
   /** Default: `invoke` from local/lambda/runtime.ts. */
   invoke?: Invoke;
   /** Default: warnings and errors to stderr. */
-  logger?: GatewayLogger;
+  logger?: LocalLogger;
   /** Stage throttling; default: off. */
   throttle?: ThrottleOptions;
   /** Default: HTTP_API_MAX_PAYLOAD_BYTES (10 MB). */
@@ -65,7 +65,7 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
   const routes = new RouteTable(options.routes ?? HTTP_ROUTES);
   const cors = options.cors ? createCors(options.cors) : undefined;
   const invoke = options.invoke ?? runtimeInvoke;
-  const logger = options.logger ?? consoleLogger;
+  const logger = options.logger ?? gatewayLogger;
   const bucket = options.throttle ? createTokenBucket(options.throttle) : undefined;
   const maxPayloadBytes = options.maxPayloadBytes ?? HTTP_API_MAX_PAYLOAD_BYTES;
   const apiId = options.apiId ?? newApiId();

@@ -1,3 +1,4 @@
+import { consoleLogger } from '../../shared/logger.js';
 import type { FunctionName } from '../../../lib/definitions.js';
 
 /**
@@ -16,22 +17,5 @@ export interface JwtVerifier {
   verify(token: string): Promise<{ sub: string; claims: Record<string, unknown> }>;
 }
 
-/** The subset of a Powertools Logger the gateway uses. */
-export interface GatewayLogger {
-  debug(message: string, extra?: Record<string, unknown>): void;
-  info(message: string, extra?: Record<string, unknown>): void;
-  warn(message: string, extra?: Record<string, unknown>): void;
-  error(message: string, extra?: Record<string, unknown>): void;
-}
-
-const ignore = (): void => undefined;
-
-/** Default logger: problems go to stderr, routine traffic stays quiet. */
-export const consoleLogger: GatewayLogger = {
-  debug: ignore,
-  info: ignore,
-  warn: (message, extra) => console.warn(`[gateway] ${message}`, extra ?? ''),
-  error: (message, extra) => console.error(`[gateway] ${message}`, extra ?? ''),
-};
-
-export const silentLogger: GatewayLogger = { debug: ignore, info: ignore, warn: ignore, error: ignore };
+/** The gateway's default logger: problems to stderr as `[gateway]`. */
+export const gatewayLogger = consoleLogger('gateway');

@@ -3,9 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { WebSocket } from 'ws';
 import { LIMITS } from '../../../lib/definitions.js';
 import { newGatewayId } from '../shared/aws-format.js';
-import { readBody } from '../shared/body-reader.js';
-import { sendJson } from '../shared/http-reply.js';
-import type { GatewayLogger } from '../shared/types.js';
+import { readBody, sendJson } from '../../shared/http.js';
+import type { LocalLogger } from '../../shared/logger.js';
 import type { Connection, ConnectionRegistry } from './connection-registry.js';
 
 export interface ManagementStats {
@@ -70,7 +69,7 @@ export interface ManagementApiOptions {
    * allowed (unit tests). npm start passes the check of local/iam/.
    */
   authorize?: (request: ManagementRequest) => ManagementRefusal | undefined;
-  logger: GatewayLogger;
+  logger: LocalLogger;
 }
 
 export interface ManagementApi {

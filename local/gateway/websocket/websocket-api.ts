@@ -11,8 +11,9 @@ import {
 } from '../../../lib/definitions.js';
 import { invoke as runtimeInvoke } from '../../lambda/runtime.js';
 import { LOCAL_ACCOUNT_ID, domainOf, newApiId, newGatewayId, sourceIpOf } from '../shared/aws-format.js';
-import { originOf, sendJson } from '../shared/http-reply.js';
-import { consoleLogger, type GatewayLogger, type Invoke } from '../shared/types.js';
+import { originOf, sendJson } from '../../shared/http.js';
+import type { LocalLogger } from '../../shared/logger.js';
+import { gatewayLogger, type Invoke } from '../shared/types.js';
 import { AuthorizerConfigurationError, authorizerContext, evaluateAuthorizerResult } from './authorizer-policy.js';
 import { ConnectionRegistry, type Connection } from './connection-registry.js';
 import {
@@ -74,7 +75,7 @@ export interface WebSocketApiOptions {
   /** Default: a random 10-character id. */
   apiId?: string;
   /** Default: warnings and errors to stderr. */
-  logger?: GatewayLogger;
+  logger?: LocalLogger;
   /** Fault injection on @connections POSTs (fault tests only). Default: none. */
   faults?: ManagementFaults;
   /** IAM check of @connections calls (see createManagementApi). Default: none. */
@@ -182,7 +183,7 @@ export async function startWebSocketApi(options: WebSocketApiOptions): Promise<W
     options.sweepIntervalMs ?? Math.min(1000, Math.max(10, Math.floor(Math.min(idleTimeoutMs, maxDurationMs) / 4)));
   const region = options.region ?? LOCAL.region;
   const apiId = options.apiId ?? newApiId();
-  const logger = options.logger ?? consoleLogger;
+  const logger = options.logger ?? gatewayLogger;
   const selectRoute = createRouteSelector(options.routeSelectionExpression ?? WS_ROUTE_SELECTION_EXPRESSION, Object.keys(routes));
 
   const registry = new ConnectionRegistry();

@@ -1,4 +1,25 @@
-import type { IncomingMessage } from 'node:http';
+/**
+ * HTTP helpers shared by every local server (gateway, web server, token
+ * issuer): one way to answer JSON and one way to read a bounded body.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** Writes a JSON response unless the client has already gone. */
+export function sendJson(res: ServerResponse, statusCode: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent || res.destroyed) return;
+  const payload = JSON.stringify(body);
+  res.writeHead(statusCode, {
+    ...headers,
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(payload),
+  });
+  res.end(payload);
+}
+
+/** `http://host:port` for a bound server, bracketing IPv6 hosts. */
+export function originOf(scheme: 'http' | 'ws', host: string, port: number): string {
+  return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
 
 export type BodyResult = { ok: true; body: Buffer } | { ok: false; reason: 'too-large' };
 
