@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
 import { LAMBDA_BUNDLING } from '../lib/bundling.js';
-import { FUNCTIONS, type FunctionName } from '../lib/definitions.js';
+import { FUNCTIONS, type FunctionName, CHANGE_FEED } from '../lib/definitions.js';
 import { median, round } from './stats.js';
 
 const run = promisify(execFile);
@@ -30,6 +30,8 @@ const IMPORT_ENV = {
   AWS_ACCESS_KEY_ID: 'bench',
   AWS_SECRET_ACCESS_KEY: 'bench',
   TASKS_TABLE: 'tasks',
+  CHANGES_TABLE: 'changes',
+  CHANGE_RETENTION_SECONDS: String(CHANGE_FEED.defaultRetentionDays * 86_400),
   CONNECTIONS_TABLE: 'connections',
   JWT_ISSUER: 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_bench',
   JWT_AUDIENCE: 'bench',
