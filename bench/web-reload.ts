@@ -138,7 +138,13 @@ async function scrollThrough(page: Page): Promise<WebReloadFigures['scroll'] & {
     observer.disconnect();
     const scrolled = scrollY - start;
     scrollTo(0, 0);
-    return { longtasks: durations.length, longest_task_ms: Math.round(Math.max(0, ...durations)), max_rows_in_dom: maxRows, scrolled_px: Math.round(scrolled), frames };
+    return {
+      longtasks: durations.length,
+      longest_task_ms: Math.round(Math.max(0, ...durations)),
+      max_rows_in_dom: maxRows,
+      scrolled_px: Math.round(scrolled),
+      frames,
+    };
   });
 }
 
@@ -165,14 +171,24 @@ async function timeSearch(page: Page, query: string): Promise<{ query: string; m
     });
     await page.keyboard.type(key);
     const ms = await page.evaluate(() => (window as unknown as { __search: Promise<number> }).__search);
-    const rows = Number((await page.getByTestId('task-list').getAttribute('data-count').catch(() => '0')) ?? 0);
+    const rows = Number(
+      (await page
+        .getByTestId('task-list')
+        .getAttribute('data-count')
+        .catch(() => '0')) ?? 0,
+    );
     out.push({ query: await search.inputValue(), ms: round(ms, 1), rows });
   }
   await search.fill('');
   return out;
 }
 
-export async function measureWebReload(webUrl: string, username: string, expectTasks: number, trials = 3): Promise<WebReloadFigures> {
+export async function measureWebReload(
+  webUrl: string,
+  username: string,
+  expectTasks: number,
+  trials = 3,
+): Promise<WebReloadFigures> {
   if (!hasChromium) throw new Error('Chromium not found (apt-get install -y chromium)');
   const browser = await launchBrowser();
   try {
@@ -183,9 +199,13 @@ export async function measureWebReload(webUrl: string, username: string, expectT
     await page.goto(webUrl);
     await page.getByLabel('Username').waitFor();
     await signIn(page, username);
-    await page.waitForFunction((n) => document.querySelectorAll('li[data-testid^="task-"]').length >= Math.min(n, 1), expectTasks, {
-      timeout: 120_000,
-    });
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('li[data-testid^="task-"]').length >= Math.min(n, 1),
+      expectTasks,
+      {
+        timeout: 120_000,
+      },
+    );
     const firstVisitMs = performance.now() - firstStarted;
     const shown = await page.locator(ROWS).count();
     // Let the first visit finish writing its cache.
@@ -214,7 +234,10 @@ export async function measureWebReload(webUrl: string, username: string, expectT
     }
 
     // Wait for the catch-up after the last reload, so the creates below are not racing it.
-    await page.getByTestId('connection-status').filter({ hasText: /^live$/ }).waitFor({ timeout: 30_000 });
+    await page
+      .getByTestId('connection-status')
+      .filter({ hasText: /^live$/ })
+      .waitFor({ timeout: 30_000 });
     const creates: number[] = [];
     for (let i = 0; i < 5; i++) creates.push(round(await timeCreate(page, `Bench create ${i + 1}`), 1));
     await page.waitForTimeout(1_000);
@@ -236,7 +259,12 @@ export async function measureWebReload(webUrl: string, username: string, expectT
       requests_during_reload: runs.at(-1)!.requests,
       first_visit_ms: round(firstVisitMs, 0),
       create_samples_ms: creates,
-      scroll: { max_rows_in_dom: scroll.max_rows_in_dom, scrolled_px: scroll.scrolled_px, frames: scroll.frames, longest_task_ms: scroll.longest_task_ms },
+      scroll: {
+        max_rows_in_dom: scroll.max_rows_in_dom,
+        scrolled_px: scroll.scrolled_px,
+        frames: scroll.frames,
+        longest_task_ms: scroll.longest_task_ms,
+      },
       search: { median_ms: round(median(keystrokes.map((k) => k.ms)), 1), keystrokes },
       web,
     };

@@ -308,7 +308,6 @@ function sendError(
   sendJson(res, status, body, headers);
 }
 
-
 /** Checks in the contract's order: method, size (413), media type (415), JSON and fields (400). */
 export async function handleTokenRequest(issuer: TokenIssuer, req: IncomingMessage, res: ServerResponse): Promise<void> {
   setCors(res, 'POST, OPTIONS');

@@ -81,7 +81,7 @@ export function createBundler(options: BundlerOptions): Bundler {
     async build(name) {
       const started = performance.now();
       const ctx = await contextOf(name);
-      let result;
+      let result: Awaited<ReturnType<typeof ctx.rebuild>>;
       try {
         result = await ctx.rebuild();
       } catch (error) {

@@ -26,7 +26,7 @@ export function createDefinitionsLoader(projectRoot: string, outDir: string) {
         outfile: path.join(outDir, 'definitions.mjs'),
         logLevel: 'silent',
       });
-      let result;
+      let result: Awaited<ReturnType<Awaited<typeof ctx>['rebuild']>>;
       try {
         result = await (await ctx).rebuild();
       } catch (error) {

@@ -41,7 +41,6 @@ export const DEFAULT_MAPPING: StreamMappingSettings = {
   pollIntervalMs: STREAM_MAPPING.pollIntervalMs,
 };
 
-
 export interface Backoff {
   baseMs: number;
   maxMs: number;

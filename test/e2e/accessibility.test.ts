@@ -3,7 +3,17 @@ import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { describeBrowser, launchBrowser, screenshot } from '../support/browser.js';
 import '../support/stack-info.js';
 import { expectAccessible } from './axe.js';
-import { addTask, openEditor, openSignIn, row, rowAction, signIn, toggleTask, uniqueUser, waitForNothingPending } from './dashboard.js';
+import {
+  addTask,
+  openEditor,
+  openSignIn,
+  row,
+  rowAction,
+  signIn,
+  toggleTask,
+  uniqueUser,
+  waitForNothingPending,
+} from './dashboard.js';
 
 const stack = inject('stack');
 
@@ -16,10 +26,13 @@ const SIZES = {
 /** WCAG relative luminance contrast of two CSS colours (`rgb(…)` / `rgba(…)`, opaque). */
 function contrast(a: string, b: string): number {
   const lum = (css: string) => {
-    const [r, g, bl] = css.match(/[\d.]+/g)!.slice(0, 3).map((v) => {
-      const c = Number(v) / 255;
-      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-    });
+    const [r, g, bl] = css
+      .match(/[\d.]+/g)!
+      .slice(0, 3)
+      .map((v) => {
+        const c = Number(v) / 255;
+        return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+      });
     return 0.2126 * r! + 0.7152 * g! + 0.0722 * bl!;
   };
   const [hi, lo] = [lum(a), lum(b)].sort((x, y) => y - x);
@@ -131,7 +144,8 @@ describeBrowser('dashboard accessibility', () => {
         focusRingOnSurface: contrast(c.focusRing, c.surface),
         focusRingOnPage: contrast(c.focusRing, c.page),
       };
-      for (const [what, ratio] of Object.entries(ratios)) expect(ratio, `${what} (${scheme}): ${JSON.stringify(c)}`).toBeGreaterThanOrEqual(3);
+      for (const [what, ratio] of Object.entries(ratios))
+        expect(ratio, `${what} (${scheme}): ${JSON.stringify(c)}`).toBeGreaterThanOrEqual(3);
     });
   }
 
@@ -141,7 +155,10 @@ describeBrowser('dashboard accessibility', () => {
     await signIn(page, uniqueUser('announce'));
     const announcer = page.getByTestId('announcer');
     expect(await announcer.getAttribute('role')).toBe('status');
-    const focused = () => page.evaluate(() => document.activeElement?.closest('[data-testid]')?.getAttribute('data-testid') ?? document.activeElement?.id);
+    const focused = () =>
+      page.evaluate(
+        () => document.activeElement?.closest('[data-testid]')?.getAttribute('data-testid') ?? document.activeElement?.id,
+      );
 
     const first = await addTask(page, 'Buy milk');
     await expect.poll(() => announcer.textContent()).toMatch(/^Added “Buy milk”\./);

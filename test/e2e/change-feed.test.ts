@@ -48,7 +48,10 @@ function recordApiCalls(page: Page, apiUrl: string): SeenCall[] {
   const byRequest = new Map<object, SeenCall>();
   page.on('request', (request) => {
     if (!request.url().startsWith(`${base}/`) || request.method() === 'OPTIONS') return;
-    const call = { method: request.method(), path: new URL(request.url()).pathname.slice(new URL(base).pathname.replace(/\/$/, '').length) };
+    const call = {
+      method: request.method(),
+      path: new URL(request.url()).pathname.slice(new URL(base).pathname.replace(/\/$/, '').length),
+    };
     byRequest.set(request, call);
     calls.push(call);
   });
@@ -73,12 +76,15 @@ async function storedState(page: Page): Promise<{ taskIds: string[]; syncToken: 
     });
     try {
       const t = db.transaction(['tasks', 'meta'], 'readonly');
-      const read = <T,>(r: IDBRequest<T>) =>
+      const read = <T>(r: IDBRequest<T>) =>
         new Promise<T>((resolve, reject) => {
           r.onsuccess = () => resolve(r.result);
           r.onerror = () => reject(r.error);
         });
-      const [keys, token] = await Promise.all([read(t.objectStore('tasks').getAllKeys()), read(t.objectStore('meta').get('syncToken'))]);
+      const [keys, token] = await Promise.all([
+        read(t.objectStore('tasks').getAllKeys()),
+        read(t.objectStore('meta').get('syncToken')),
+      ]);
       return { taskIds: keys.map(String).sort(), syncToken: typeof token === 'string' ? token : null };
     } finally {
       db.close();
@@ -110,7 +116,8 @@ async function otherDevice(stack: StackInfo, username: string) {
   };
 }
 
-const content = (tasks: RenderedTask[]) => tasks.map(({ id, title, description, completed, pending }) => ({ id, title, description, completed, pending }));
+const content = (tasks: RenderedTask[]) =>
+  tasks.map(({ id, title, description, completed, pending }) => ({ id, title, description, completed, pending }));
 
 describeBrowser('dashboard on the change feed', () => {
   let browser: Browser;
@@ -141,10 +148,12 @@ describeBrowser('dashboard on the change feed', () => {
     const renamed = await addTask(first, 'Renamed elsewhere');
     const removed = await addTask(first, 'Deleted elsewhere');
     await waitForNothingPending(first);
-    await expect.poll(() => storedState(first), { timeout: SYNC_TIMEOUT_MS }).toEqual({
-      taskIds: [kept, renamed, removed].sort(),
-      syncToken: expect.any(String),
-    });
+    await expect
+      .poll(() => storedState(first), { timeout: SYNC_TIMEOUT_MS })
+      .toEqual({
+        taskIds: [kept, renamed, removed].sort(),
+        syncToken: expect.any(String),
+      });
     await first.close();
 
     // While no page is open, another device of the same user changes things.
@@ -168,9 +177,15 @@ describeBrowser('dashboard on the change feed', () => {
     await waitForContent(page, renamed, { title: 'Renamed elsewhere' });
     timings.cachedListShown = Math.round(performance.now() - opened);
     // Newest first.
-    expect((await renderedTasks(page)).map((t) => t.title)).toEqual(['Deleted elsewhere', 'Renamed elsewhere', 'Kept in IndexedDB']);
+    expect((await renderedTasks(page)).map((t) => t.title)).toEqual([
+      'Deleted elsewhere',
+      'Renamed elsewhere',
+      'Kept in IndexedDB',
+    ]);
     // Asked, and held: nothing but IndexedDB can have shown these.
-    await expect.poll(() => calls.filter((c) => c.path === '/tasks/changes').length, { timeout: SYNC_TIMEOUT_MS }).toBeGreaterThan(0);
+    await expect
+      .poll(() => calls.filter((c) => c.path === '/tasks/changes').length, { timeout: SYNC_TIMEOUT_MS })
+      .toBeGreaterThan(0);
     expect(calls.filter((c) => c.status !== undefined)).toEqual([]);
 
     release();
@@ -234,7 +249,9 @@ describeBrowser('dashboard on the change feed', () => {
       const [contextA, contextB] = await Promise.all([newContext(), newContext()]);
       const [a, b] = await Promise.all([openSignedIn(contextA, stack.webUrl, user), openSignedIn(contextB, stack.webUrl, user)]);
       const connection = (page: Page) => statusBadge(page).getAttribute('data-connection-id');
-      await expect.poll(() => Promise.all([connection(a), connection(b)]), { timeout: SYNC_TIMEOUT_MS }).toEqual([expect.stringMatching(/\S/), expect.stringMatching(/\S/)]);
+      await expect
+        .poll(() => Promise.all([connection(a), connection(b)]), { timeout: SYNC_TIMEOUT_MS })
+        .toEqual([expect.stringMatching(/\S/), expect.stringMatching(/\S/)]);
       const connectionsBefore = await Promise.all([connection(a), connection(b)]);
       const callsA = recordApiCalls(a, stack.apiUrl);
       const callsB = recordApiCalls(b, stack.apiUrl);
@@ -260,7 +277,13 @@ describeBrowser('dashboard on the change feed', () => {
 
       const phone = await otherDevice(stack, user);
       const expected = async () =>
-        (await phone.tasks()).map(({ id, title, description, completed }) => ({ id, title, description, completed, pending: false }));
+        (await phone.tasks()).map(({ id, title, description, completed }) => ({
+          id,
+          title,
+          description,
+          completed,
+          pending: false,
+        }));
       const want = await expected();
       expect(want.map((t) => t.title)).toEqual([
         'From A 1, renamed on B',
@@ -307,7 +330,10 @@ describeBrowser('dashboard on the change feed', () => {
     /** Resolves once the server answers 410 for `token`: then every older token is expired too. */
     async function waitUntilExpired(call: Awaited<ReturnType<typeof otherDevice>>['call'], token: string): Promise<void> {
       await expect
-        .poll(async () => (await call('GET', `/tasks/changes?since=${encodeURIComponent(token)}`)).status, { timeout: 40_000, interval: 500 })
+        .poll(async () => (await call('GET', `/tasks/changes?since=${encodeURIComponent(token)}`)).status, {
+          timeout: 40_000,
+          interval: 500,
+        })
         .toBe(410);
     }
 
@@ -351,10 +377,12 @@ describeBrowser('dashboard on the change feed', () => {
       expect(await page.getByTestId('tasks-error').count()).toBe(0);
       expect(await page.locator('[data-testid="message"][data-kind="error"]').count()).toBe(0);
       // A fresh token is kept, along with exactly what the server holds.
-      await expect.poll(() => storedState(page), { timeout: SYNC_TIMEOUT_MS }).toEqual({
-        taskIds: [kept, renamed, added.id].sort(),
-        syncToken: expect.not.stringMatching(`^${before.syncToken!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`),
-      });
+      await expect
+        .poll(() => storedState(page), { timeout: SYNC_TIMEOUT_MS })
+        .toEqual({
+          taskIds: [kept, renamed, added.id].sort(),
+          syncToken: expect.not.stringMatching(`^${before.syncToken!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`),
+        });
     });
   });
 });

@@ -45,7 +45,11 @@ export function statusBadge(page: Page): Locator {
 }
 
 /** Resolves once the badge reads one of `statuses`. */
-export async function waitForStatus(page: Page, statuses: ConnectionStatus | ConnectionStatus[], timeout = SYNC_TIMEOUT_MS): Promise<void> {
+export async function waitForStatus(
+  page: Page,
+  statuses: ConnectionStatus | ConnectionStatus[],
+  timeout = SYNC_TIMEOUT_MS,
+): Promise<void> {
   const wanted = ([] as ConnectionStatus[]).concat(statuses);
   await page
     .locator('[data-testid="connection-status"]', { hasText: new RegExp(`^(${wanted.join('|')})$`) })
@@ -63,7 +67,10 @@ export async function openSignIn(context: BrowserContext, webUrl: string): Promi
 export async function signIn(page: Page, username: string): Promise<void> {
   await page.getByLabel('Username').fill(username);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByTestId('user-name').filter({ hasText: exactly(username) }).waitFor();
+  await page
+    .getByTestId('user-name')
+    .filter({ hasText: exactly(username) })
+    .waitFor();
   await waitForStatus(page, 'live', CONNECT_TIMEOUT_MS);
 }
 
@@ -139,11 +146,22 @@ export async function deleteTask(page: Page, id: string): Promise<void> {
 }
 
 /** Waits until the row shows this title (and description, when given). */
-export async function waitForContent(page: Page, id: string, content: { title: string; description?: string }, timeout = SYNC_TIMEOUT_MS): Promise<void> {
+export async function waitForContent(
+  page: Page,
+  id: string,
+  content: { title: string; description?: string },
+  timeout = SYNC_TIMEOUT_MS,
+): Promise<void> {
   const item = row(page, id);
-  await item.getByTestId('task-title').filter({ hasText: exactly(content.title) }).waitFor({ timeout });
+  await item
+    .getByTestId('task-title')
+    .filter({ hasText: exactly(content.title) })
+    .waitFor({ timeout });
   if (content.description !== undefined) {
-    await item.getByTestId('task-description').filter({ hasText: exactly(content.description) }).waitFor({ timeout });
+    await item
+      .getByTestId('task-description')
+      .filter({ hasText: exactly(content.description) })
+      .waitFor({ timeout });
   }
 }
 
@@ -215,7 +233,9 @@ export async function measurePropagation(
         );
       };
       const stamp = () => performance.timeOrigin + performance.now();
-      const watches = ((window as unknown as { __e2eWatches?: Record<string, Promise<number>> }).__e2eWatches ??= {});
+      const w = window as unknown as { __e2eWatches?: Record<string, Promise<number>> };
+      w.__e2eWatches ??= {};
+      const watches = w.__e2eWatches;
       watches[key] = new Promise<number>((resolve, reject) => {
         if (matches()) return resolve(stamp());
         const observer = new MutationObserver(() => {
@@ -242,7 +262,10 @@ export async function measurePropagation(
   });
   const start = performance.now();
   await click();
-  const seenAt = await observer.evaluate((key) => (window as unknown as { __e2eWatches: Record<string, Promise<number>> }).__e2eWatches[key]!, key);
+  const seenAt = await observer.evaluate(
+    (key) => (window as unknown as { __e2eWatches: Record<string, Promise<number>> }).__e2eWatches[key]!,
+    key,
+  );
   const observed = performance.now() - start;
   const clickedAt = await actor.evaluate(() => (window as unknown as { __e2eClickAt: number }).__e2eClickAt);
   return { inPage: Math.round(seenAt - clickedAt), observed: Math.round(observed) };

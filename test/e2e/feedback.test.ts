@@ -115,7 +115,9 @@ describeBrowser('dashboard feedback', () => {
     await toggleTask(page, first);
     await context.setOffline(false);
     await waitForStatus(page, 'live', CONNECT_TIMEOUT_MS);
-    await page.locator('[data-testid="message"][data-kind="info"]', { hasText: '2 changes synced.' }).waitFor({ timeout: RETRY_TIMEOUT_MS });
+    await page
+      .locator('[data-testid="message"][data-kind="info"]', { hasText: '2 changes synced.' })
+      .waitFor({ timeout: RETRY_TIMEOUT_MS });
   });
 
   it('explains a refused title inline, in the new task form and in the editor', async () => {

@@ -165,7 +165,12 @@ describeBrowser('dashboard live sync', () => {
   });
 
   it('keeps the editor and the list readable on a phone-sized screen', async () => {
-    const context = await newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    const context = await newContext({
+      viewport: { width: 390, height: 844 },
+      deviceScaleFactor: 2,
+      isMobile: true,
+      hasTouch: true,
+    });
     const page = await openSignedIn(context, stack.webUrl, uniqueUser('phone'));
     await addTask(page, 'Pick up the parcel', 'Post office closes at 18:00; bring the notice and an ID card.');
     const long = await addTask(page, 'A rather long task title that has to wrap onto a second line on a phone');

@@ -5,7 +5,17 @@ import { describeBrowser, launchBrowser, screenshot } from '../support/browser.j
 import { apiClient, getToken } from '../support/clients.js';
 import '../support/stack-info.js';
 import { expectAccessible } from './axe.js';
-import { addTask, CONNECT_TIMEOUT_MS, openSignedIn, row, toggleTask, uniqueUser, waitForCompleted, waitForNothingPending, waitForStatus } from './dashboard.js';
+import {
+  addTask,
+  CONNECT_TIMEOUT_MS,
+  openSignedIn,
+  row,
+  toggleTask,
+  uniqueUser,
+  waitForCompleted,
+  waitForNothingPending,
+  waitForStatus,
+} from './dashboard.js';
 
 // Offline start through the service worker (web/src/sw.ts): after one visit the dashboard loads
 // with no network at all, and a new deployment is picked up without mixing files of two builds.
@@ -102,12 +112,16 @@ describeBrowser('dashboard offline start', () => {
     await expectAccessible(page, 'offline start');
     await screenshot(page, 'offline-start');
     // Nothing of this reached the server yet.
-    expect((await serverTasks(user)).map((t) => ({ title: t.title, completed: t.completed }))).toEqual([{ title: 'Cached for the train', completed: false }]);
+    expect((await serverTasks(user)).map((t) => ({ title: t.title, completed: t.completed }))).toEqual([
+      { title: 'Cached for the train', completed: false },
+    ]);
 
     await context.setOffline(false);
     await waitForStatus(page, 'live', CONNECT_TIMEOUT_MS);
     await waitForNothingPending(page, REPLAY_TIMEOUT_MS);
-    await page.locator('[data-testid="message"][data-kind="info"]', { hasText: '2 changes synced.' }).waitFor({ timeout: REPLAY_TIMEOUT_MS });
+    await page
+      .locator('[data-testid="message"][data-kind="info"]', { hasText: '2 changes synced.' })
+      .waitFor({ timeout: REPLAY_TIMEOUT_MS });
     expect((await serverTasks(user)).map((t) => ({ title: t.title, completed: t.completed }))).toEqual([
       { title: 'Cached for the train', completed: true },
       { title: 'Written in the tunnel', completed: false },
@@ -129,7 +143,9 @@ describeBrowser('dashboard offline start', () => {
     const html = await (await fetch(`${base}/`)).text();
     const code = await (await fetch(`${base}${oldApp}`)).text();
     const newApp = '/app-NEWBUILD1.js';
-    await context.route(`${base}/`, (route) => route.fulfill({ contentType: 'text/html; charset=utf-8', body: html.replace(oldApp.slice(1), newApp.slice(1)) }));
+    await context.route(`${base}/`, (route) =>
+      route.fulfill({ contentType: 'text/html; charset=utf-8', body: html.replace(oldApp.slice(1), newApp.slice(1)) }),
+    );
     await context.route(`${base}${newApp}`, (route) =>
       route.fulfill({ contentType: 'text/javascript; charset=utf-8', body: `window.__build = 'new';\n${code}` }),
     );
@@ -158,8 +174,12 @@ describeBrowser('dashboard offline start', () => {
     const base = stack.webUrl.replace(/\/+$/, '');
     const html = await (await fetch(`${base}/`)).text();
     const code = await (await fetch(`${base}${oldApp}`)).text();
-    await context.route(`${base}/`, (route) => route.fulfill({ contentType: 'text/html; charset=utf-8', body: html.replace(oldApp.slice(1), 'app-NEWBUILD2.js') }));
-    await context.route(`${base}/app-NEWBUILD2.js`, (route) => route.fulfill({ contentType: 'text/javascript; charset=utf-8', body: code }));
+    await context.route(`${base}/`, (route) =>
+      route.fulfill({ contentType: 'text/html; charset=utf-8', body: html.replace(oldApp.slice(1), 'app-NEWBUILD2.js') }),
+    );
+    await context.route(`${base}/app-NEWBUILD2.js`, (route) =>
+      route.fulfill({ contentType: 'text/javascript; charset=utf-8', body: code }),
+    );
 
     const fresh = await context.newPage();
     await fresh.goto(stack.webUrl);

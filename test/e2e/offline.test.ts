@@ -36,7 +36,8 @@ async function serverTasks(username: string) {
   return res.body.tasks;
 }
 
-const content = (tasks: RenderedTask[]) => tasks.map(({ title, description, completed, pending }) => ({ title, description, completed, pending }));
+const content = (tasks: RenderedTask[]) =>
+  tasks.map(({ title, description, completed, pending }) => ({ title, description, completed, pending }));
 
 /** What both pages render, for one comparison. */
 async function bothLists(a: Page, b: Page) {
@@ -69,7 +70,10 @@ describeBrowser('dashboard offline and back', () => {
   it('replays changes made offline and converges with the changes made meanwhile elsewhere', async () => {
     const user = uniqueUser('offline');
     const [onlineContext, offlineContext] = await Promise.all([newContext(), newContext()]);
-    const [online, offline] = await Promise.all([openSignedIn(onlineContext, stack.webUrl, user), openSignedIn(offlineContext, stack.webUrl, user)]);
+    const [online, offline] = await Promise.all([
+      openSignedIn(onlineContext, stack.webUrl, user),
+      openSignedIn(offlineContext, stack.webUrl, user),
+    ]);
     const first = await addTask(online, 'Book the train', 'the 9:40');
     const second = await addTask(online, 'Pack the bag');
     await rowTitled(offline, 'Pack the bag').waitFor({ timeout: SYNC_TIMEOUT_MS });
@@ -82,7 +86,9 @@ describeBrowser('dashboard offline and back', () => {
     // Shown at once, marked as waiting.
     for (const id of [first, queued]) {
       await offline.locator(`[data-testid="task-${id}"][data-pending="true"]`).waitFor();
-      await expect.poll(() => row(offline, id).getByTestId('task-pending').textContent(), { timeout: SYNC_TIMEOUT_MS }).toBe('Waiting for connection');
+      await expect
+        .poll(() => row(offline, id).getByTestId('task-pending').textContent(), { timeout: SYNC_TIMEOUT_MS })
+        .toBe('Waiting for connection');
     }
     await screenshot(offline, 'offline-pending');
 
@@ -108,14 +114,19 @@ describeBrowser('dashboard offline and back', () => {
     // And the server agrees with what both pages show.
     const stored = await serverTasks(user);
     expect(stored.map(({ id, title, description, completed }) => ({ id, title, description, completed }))).toEqual(
-      (await renderedTasks(online)).map(({ id, title, description, completed }) => ({ id, title, description, completed })).reverse(),
+      (await renderedTasks(online))
+        .map(({ id, title, description, completed }) => ({ id, title, description, completed }))
+        .reverse(),
     );
   });
 
   it('shows both versions when an offline edit meets a newer one, and keeps mine when asked', async () => {
     const user = uniqueUser('conflict');
     const [onlineContext, offlineContext] = await Promise.all([newContext(), newContext()]);
-    const [online, offline] = await Promise.all([openSignedIn(onlineContext, stack.webUrl, user), openSignedIn(offlineContext, stack.webUrl, user)]);
+    const [online, offline] = await Promise.all([
+      openSignedIn(onlineContext, stack.webUrl, user),
+      openSignedIn(offlineContext, stack.webUrl, user),
+    ]);
     const id = await addTask(online, 'Plan the trip', 'somewhere warm');
     await waitForContent(offline, id, { title: 'Plan the trip' });
     await waitForNothingPending(online);

@@ -20,7 +20,10 @@ describeBrowser('local operations page', () => {
   it('draws live propagation lag, rates, sockets per user and DynamoDB Local status from the handlers\u2019 metrics', async () => {
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
     await page.goto(new URL('/_local/ops', stack.webUrl).href);
-    await page.getByTestId('ops-updated').filter({ hasText: /^updated / }).waitFor();
+    await page
+      .getByTestId('ops-updated')
+      .filter({ hasText: /^updated / })
+      .waitFor();
 
     // Traffic with a listener, so the broadcaster posts and records lags.
     const token = await getToken(stack.tokenUrl, `ops-${randomUUID()}`);
@@ -33,7 +36,9 @@ describeBrowser('local operations page', () => {
     for (let i = 0; i < 5; i++) created.push((await api<Task>('POST', '/tasks', { body: { title: `ops ${i}` } })).body.id);
     await socket.waitFor((c) => created.every((id) => c.events().some((e) => e.taskId === id)), 10_000);
 
-    await page.waitForFunction((n) => Number(document.getElementById('lag-count')?.textContent) >= n + 5, before, { timeout: 10_000 });
+    await page.waitForFunction((n) => Number(document.getElementById('lag-count')?.textContent) >= n + 5, before, {
+      timeout: 10_000,
+    });
     await expect.poll(async () => page.locator('#lag-p50').textContent()).toMatch(/^\d+$/);
     expect(await page.locator('#lag-histogram rect').count()).toBe(8);
     expect(Number(await page.locator('#sockets-open').textContent())).toBeGreaterThanOrEqual(1);

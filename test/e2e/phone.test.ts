@@ -37,7 +37,12 @@ describeBrowser('dashboard on a 360 px phone', () => {
     const header = await page.evaluate(() => {
       const top = document.querySelector('header')!;
       const boxes = [...top.children].map((c) => c.getBoundingClientRect());
-      return { height: top.getBoundingClientRect().height, left: Math.min(...boxes.map((b) => b.left)), right: Math.max(...boxes.map((b) => b.right)), tops: boxes.map((b) => Math.round(b.top + b.height / 2)) };
+      return {
+        height: top.getBoundingClientRect().height,
+        left: Math.min(...boxes.map((b) => b.left)),
+        right: Math.max(...boxes.map((b) => b.right)),
+        tops: boxes.map((b) => Math.round(b.top + b.height / 2)),
+      };
     });
     expect(header.left).toBeGreaterThanOrEqual(0);
     expect(header.right).toBeLessThanOrEqual(360);
@@ -69,7 +74,10 @@ describeBrowser('dashboard on a 360 px phone', () => {
           const clipped = el.closest('.visually-hidden') !== null;
           return !hidden && !clipped && !(el instanceof HTMLInputElement && el.type === 'checkbox');
         })
-        .map((el) => ({ el: `${el.tagName.toLowerCase()} ${el.getAttribute('aria-label') ?? el.textContent?.trim().slice(0, 30) ?? ''}`, ...el.getBoundingClientRect().toJSON() }))
+        .map((el) => ({
+          el: `${el.tagName.toLowerCase()} ${el.getAttribute('aria-label') ?? el.textContent?.trim().slice(0, 30) ?? ''}`,
+          ...el.getBoundingClientRect().toJSON(),
+        }))
         .filter((b) => b.width < 44 || b.height < 44),
     );
     expect(small).toEqual([]);

@@ -18,7 +18,9 @@ async function seed(username: string, n: number): Promise<Task[]> {
   for (let i = 0; i < n; i += 8) {
     const batch = await Promise.all(
       Array.from({ length: Math.min(8, n - i) }, async (_, j) => {
-        const res = await call<Task>('POST', '/tasks', { body: { title: `Errand ${String(i + j + 1).padStart(3, '0')}`, description: '' } });
+        const res = await call<Task>('POST', '/tasks', {
+          body: { title: `Errand ${String(i + j + 1).padStart(3, '0')}`, description: '' },
+        });
         expect(res.status).toBe(201);
         return res.body;
       }),
@@ -28,7 +30,8 @@ async function seed(username: string, n: number): Promise<Task[]> {
   return created.sort((a, b) => (a.id < b.id ? -1 : 1));
 }
 
-const rowIds = (page: Page) => rows(page).evaluateAll((els) => els.map((el) => (el.getAttribute('data-testid') ?? '').slice('task-'.length)));
+const rowIds = (page: Page) =>
+  rows(page).evaluateAll((els) => els.map((el) => (el.getAttribute('data-testid') ?? '').slice('task-'.length)));
 
 describeBrowser('dashboard with hundreds of tasks', () => {
   let browser: Browser;
@@ -43,7 +46,9 @@ describeBrowser('dashboard with hundreds of tasks', () => {
     await browser?.close();
   });
 
-  it('renders only the rows near the viewport, newest first, and the rest as the page scrolls or the keyboard moves', { timeout: 120_000 }, async () => {
+  it('renders only the rows near the viewport, newest first, and the rest as the page scrolls or the keyboard moves', {
+    timeout: 120_000,
+  }, async () => {
     const user = uniqueUser('scale');
     const tasks = await seed(user, TASKS);
     const newest = tasks.at(-1)!;
@@ -77,7 +82,9 @@ describeBrowser('dashboard with hundreds of tasks', () => {
     await page.keyboard.press('j');
     await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe(`task-${newest.id}`);
     await page.keyboard.press('j');
-    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe(`task-${tasks.at(-2)!.id}`);
+    await expect
+      .poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-testid')))
+      .toBe(`task-${tasks.at(-2)!.id}`);
     await page.keyboard.press('End');
     await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe(`task-${oldest.id}`);
     await page.keyboard.press('Home');

@@ -23,8 +23,10 @@ const stack = inject('stack');
 /** web/src/ui/dashboard.tsx UNDO_MS: how long the toast (and the held DELETE) lasts. */
 const UNDO_MS = 6_000;
 
-const rowIds = (page: Page) => rows(page).evaluateAll((els) => els.map((el) => (el.getAttribute('data-testid') ?? '').slice('task-'.length)));
-const focusedTestId = (page: Page) => page.evaluate(() => document.activeElement?.closest('[data-testid]')?.getAttribute('data-testid') ?? null);
+const rowIds = (page: Page) =>
+  rows(page).evaluateAll((els) => els.map((el) => (el.getAttribute('data-testid') ?? '').slice('task-'.length)));
+const focusedTestId = (page: Page) =>
+  page.evaluate(() => document.activeElement?.closest('[data-testid]')?.getAttribute('data-testid') ?? null);
 
 async function serverTasks(username: string) {
   const call = apiClient(stack.apiUrl, await getToken(stack.tokenUrl, username));

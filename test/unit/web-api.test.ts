@@ -17,7 +17,12 @@ type Seen = { url: string; method: string; headers: Record<string, string>; body
 function fakeFetch(...responses: (Response | Error)[]) {
   const seen: Seen[] = [];
   const fn = (async (url: string, init: RequestInit) => {
-    seen.push({ url, method: init.method ?? 'GET', headers: init.headers as Record<string, string>, body: init.body as string | undefined });
+    seen.push({
+      url,
+      method: init.method ?? 'GET',
+      headers: init.headers as Record<string, string>,
+      body: init.body as string | undefined,
+    });
     const next = responses.shift();
     if (!next) throw new Error('no response queued');
     if (next instanceof Error) throw next;
@@ -85,12 +90,17 @@ describe('api', () => {
 
   it('keeps the status of an error without a JSON body and marks 5xx transient', async () => {
     const { fn } = fakeFetch(new Response('<html>Bad gateway</html>', { status: 502 }));
-    const error = await createApi({ apiUrl: 'https://a', auth: tokens('t'), fetch: fn }).listTasks().catch((e: unknown) => e);
+    const error = await createApi({ apiUrl: 'https://a', auth: tokens('t'), fetch: fn })
+      .listTasks()
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ name: 'ApiError', status: 502, code: 'UNKNOWN', transient: true });
   });
 
   it('retries a 401 once with a refreshed token', async () => {
-    const { fn, seen } = fakeFetch(json(401, { error: { code: 'UNAUTHORIZED', message: 'expired' } }), json(200, { tasks: [], nextCursor: null }));
+    const { fn, seen } = fakeFetch(
+      json(401, { error: { code: 'UNAUTHORIZED', message: 'expired' } }),
+      json(200, { tasks: [], nextCursor: null }),
+    );
     const auth = tokens('old', 'fresh');
 
     await createApi({ apiUrl: 'https://a', auth, fetch: fn }).listTasks();
@@ -102,7 +112,9 @@ describe('api', () => {
   it('raises UnauthorizedError when a refreshed token is refused too', async () => {
     const body = { error: { code: 'UNAUTHORIZED', message: 'bad token' } };
     const { fn } = fakeFetch(json(401, body), json(401, body));
-    const error = await createApi({ apiUrl: 'https://a', auth: tokens('a', 'b'), fetch: fn }).listTasks().catch((e: unknown) => e);
+    const error = await createApi({ apiUrl: 'https://a', auth: tokens('a', 'b'), fetch: fn })
+      .listTasks()
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UnauthorizedError);
   });
 
@@ -111,7 +123,9 @@ describe('api', () => {
     const { fn, seen } = fakeFetch(aws(), aws());
     const auth = tokens('old', 'fresh');
 
-    const error = await createApi({ apiUrl: 'https://a', auth, fetch: fn }).listTasks().catch((e: unknown) => e);
+    const error = await createApi({ apiUrl: 'https://a', auth, fetch: fn })
+      .listTasks()
+      .catch((e: unknown) => e);
 
     expect(auth.forced).toEqual([false, true]);
     expect(seen).toHaveLength(2);
@@ -121,20 +135,26 @@ describe('api', () => {
 
   it('keeps API Gateway\u2019s throttle answer ({"message":"Too Many Requests"}) a transient 429', async () => {
     const { fn } = fakeFetch(json(429, { message: 'Too Many Requests' }));
-    const error = await createApi({ apiUrl: 'https://a', auth: tokens('t'), fetch: fn }).listTasks().catch((e: unknown) => e);
+    const error = await createApi({ apiUrl: 'https://a', auth: tokens('t'), fetch: fn })
+      .listTasks()
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ name: 'ApiError', status: 429, code: 'TOO_MANY_REQUESTS', message: 'Too Many Requests' });
   });
 
   it('raises UnauthorizedError without calling the API when signed out', async () => {
     const { fn, seen } = fakeFetch();
-    const error = await createApi({ apiUrl: 'https://a', auth: tokens(), fetch: fn }).listTasks().catch((e: unknown) => e);
+    const error = await createApi({ apiUrl: 'https://a', auth: tokens(), fetch: fn })
+      .listTasks()
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UnauthorizedError);
     expect(seen).toEqual([]);
   });
 
   it('raises NetworkError when the request gets no answer', async () => {
     const { fn } = fakeFetch(new TypeError('Failed to fetch'));
-    const error = await createApi({ apiUrl: 'https://a', auth: tokens('t'), fetch: fn }).listTasks().catch((e: unknown) => e);
+    const error = await createApi({ apiUrl: 'https://a', auth: tokens('t'), fetch: fn })
+      .listTasks()
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NetworkError);
     expect((error as NetworkError).cause).toBeInstanceOf(TypeError);
   });
@@ -154,7 +174,10 @@ describe('api', () => {
 
   it('gives a null syncToken when the last page has none (a server without the change feed)', async () => {
     const { fn } = fakeFetch(json(200, { tasks: [], nextCursor: null }));
-    expect(await createApi({ apiUrl: 'https://a', auth: tokens('t'), fetch: fn }).listAllTasks()).toEqual({ tasks: [], syncToken: null });
+    expect(await createApi({ apiUrl: 'https://a', auth: tokens('t'), fetch: fn }).listAllTasks()).toEqual({
+      tasks: [],
+      syncToken: null,
+    });
   });
 
   it('asks for the changes since a token, URL-encoded, and returns the body as is', async () => {

@@ -27,7 +27,8 @@ function fakeFetch(...responses: Response[]) {
   return { fn, seen };
 }
 
-const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+const json = (status: number, body: unknown) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 
 beforeEach(() => {
   vi.useFakeTimers({ now: NOW });
@@ -38,7 +39,10 @@ afterEach(() => {
 
 describe('local auth', () => {
   const issued = (username: string, expSeconds: number) =>
-    json(200, { token: jwt({ sub: `sub-${username}`, username, exp: expSeconds }), expiresAt: new Date(expSeconds * 1000).toISOString() });
+    json(200, {
+      token: jwt({ sub: `sub-${username}`, username, exp: expSeconds }),
+      expiresAt: new Date(expSeconds * 1000).toISOString(),
+    });
 
   it('signs in with a username at the token URL and keeps the session', async () => {
     const { fn, seen } = fakeFetch(issued('alice', NOW / 1000 + 3600));
@@ -83,7 +87,8 @@ describe('local auth', () => {
 
 describe('cognito auth', () => {
   const domain = 'tasks.auth.eu-west-1.amazoncognito.com';
-  const idToken = (expSeconds: number, n = 1) => jwt({ sub: 'sub-bob', 'cognito:username': 'bob', aud: 'client-1', token_use: 'id', exp: expSeconds, n });
+  const idToken = (expSeconds: number, n = 1) =>
+    jwt({ sub: 'sub-bob', 'cognito:username': 'bob', aud: 'client-1', token_use: 'id', exp: expSeconds, n });
 
   function setup(pageUrl: string, ...responses: Response[]) {
     const { fn, seen } = fakeFetch(...responses);
@@ -92,7 +97,17 @@ describe('cognito auth', () => {
     const navigate = vi.fn<(url: string) => void>();
     const replaceUrl = vi.fn<(url: string) => void>();
     const make = (url = pageUrl) =>
-      createCognitoAuth({ domain, clientId: 'client-1', storage, transientStorage, lock: inTabLock(), pageUrl: url, navigate, replaceUrl, fetch: fn });
+      createCognitoAuth({
+        domain,
+        clientId: 'client-1',
+        storage,
+        transientStorage,
+        lock: inTabLock(),
+        pageUrl: url,
+        navigate,
+        replaceUrl,
+        fetch: fn,
+      });
     return { auth: make(), make, seen, storage, transientStorage, navigate, replaceUrl };
   }
 
@@ -155,7 +170,11 @@ describe('cognito auth', () => {
 
     await vi.advanceTimersByTimeAsync(3600_000 - REFRESH_MARGIN_MS);
 
-    expect(Object.fromEntries(new URLSearchParams(seen[0]!.body))).toEqual({ grant_type: 'refresh_token', client_id: 'client-1', refresh_token: 'rt' });
+    expect(Object.fromEntries(new URLSearchParams(seen[0]!.body))).toEqual({
+      grant_type: 'refresh_token',
+      client_id: 'client-1',
+      refresh_token: 'rt',
+    });
     expect(await auth.getToken()).toBe(idToken(later, 2));
     expect(JSON.parse(storage.getItem('tasks.auth.cognito')!)).toEqual({ idToken: idToken(later, 2), refreshToken: 'rt' });
   });
@@ -176,7 +195,9 @@ describe('cognito auth', () => {
     auth.signOut();
 
     expect(auth.session()).toBeNull();
-    expect(navigate).toHaveBeenCalledWith(`https://${domain}/logout?client_id=client-1&logout_uri=${encodeURIComponent('https://d111.cloudfront.net/')}`);
+    expect(navigate).toHaveBeenCalledWith(
+      `https://${domain}/logout?client_id=client-1&logout_uri=${encodeURIComponent('https://d111.cloudfront.net/')}`,
+    );
   });
 });
 
@@ -184,8 +205,16 @@ describe('who is signed in', () => {
   const COGNITO_USERNAME = '3f1c9a52-6b7e-4d2a-9c1e-8a5b4d3c2e10';
 
   it.each([
-    ['a Cognito pool that signs in by email: the email, not the generated username', { 'cognito:username': COGNITO_USERNAME, email: 'alice@example.com' }, 'alice@example.com'],
-    ['a preferred name before the email', { 'cognito:username': COGNITO_USERNAME, email: 'alice@example.com', preferred_username: 'Alice' }, 'Alice'],
+    [
+      'a Cognito pool that signs in by email: the email, not the generated username',
+      { 'cognito:username': COGNITO_USERNAME, email: 'alice@example.com' },
+      'alice@example.com',
+    ],
+    [
+      'a preferred name before the email',
+      { 'cognito:username': COGNITO_USERNAME, email: 'alice@example.com', preferred_username: 'Alice' },
+      'Alice',
+    ],
     ['a username the person chose (local mode)', { 'cognito:username': 'alice' }, 'alice'],
     ['a generated username and nothing else: the fallback', { 'cognito:username': COGNITO_USERNAME }, 'fallback'],
   ])('shows %s', (_label, claims, expected) => {

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../web/src/config.js';
 
-const base = { apiUrl: 'http://127.0.0.1:3001', wsUrl: 'ws://127.0.0.1:3002/local', auth: { mode: 'local', tokenUrl: 'http://127.0.0.1:3001/_local/token' } };
+const base = {
+  apiUrl: 'http://127.0.0.1:3001',
+  wsUrl: 'ws://127.0.0.1:3002/local',
+  auth: { mode: 'local', tokenUrl: 'http://127.0.0.1:3001/_local/token' },
+};
 
 describe('parseConfig', () => {
   it('keeps heartbeatMs when it is a sane period', () => {

@@ -74,7 +74,9 @@ class FakeServer implements Api {
     const held = this.tasks.get(id);
     if (!held) throw new ApiError(404, 'NOT_FOUND', 'Task not found');
     if (ifMatch != null && ifMatch !== held.version) {
-      throw new PreconditionFailedError(held, 'Version mismatch', { error: { code: 'PRECONDITION_FAILED', message: 'Version mismatch', current: held } });
+      throw new PreconditionFailedError(held, 'Version mismatch', {
+        error: { code: 'PRECONDITION_FAILED', message: 'Version mismatch', current: held },
+      });
     }
     return held;
   }
@@ -84,7 +86,11 @@ class FakeServer implements Api {
   }
   async listTasks() {
     await this.enter('GET /tasks');
-    return { tasks: [...this.tasks.values()].sort((a, b) => (a.id < b.id ? -1 : 1)).map((t) => structuredClone(t)), nextCursor: null, syncToken: this.token() };
+    return {
+      tasks: [...this.tasks.values()].sort((a, b) => (a.id < b.id ? -1 : 1)).map((t) => structuredClone(t)),
+      nextCursor: null,
+      syncToken: this.token(),
+    };
   }
   async listAllTasks() {
     const { tasks, syncToken } = await this.listTasks();
@@ -104,7 +110,9 @@ class FakeServer implements Api {
     return {
       changes: page.map(([id]) => {
         const held = this.tasks.get(id);
-        return held ? { type: 'upsert' as const, task: structuredClone(held) } : { type: 'delete' as const, taskId: id, version: this.deleted.get(id)! };
+        return held
+          ? { type: 'upsert' as const, task: structuredClone(held) }
+          : { type: 'delete' as const, taskId: id, version: this.deleted.get(id)! };
       }),
       syncToken: `t${hasMore ? page.at(-1)![1] : this.seq}`,
       hasMore,
@@ -214,7 +222,13 @@ function engineFor(server: FakeServer, opts: EngineSetup = {}) {
 
 const flush = () => vi.advanceTimersByTimeAsync(0);
 
-const updatedEvent = (t: Task) => ({ type: 'TASK_UPDATED', eventId: `e${t.id}${t.version}`, at: t.updatedAt, taskId: t.id, task: t });
+const updatedEvent = (t: Task) => ({
+  type: 'TASK_UPDATED',
+  eventId: `e${t.id}${t.version}`,
+  at: t.updatedAt,
+  taskId: t.id,
+  task: t,
+});
 const deletedEvent = (id: string, version: number) => ({ type: 'TASK_DELETED', eventId: `d${id}`, at: T0, taskId: id, version });
 
 /** A user who used the dashboard before: their tasks, and what their browser kept (db). */
@@ -246,7 +260,9 @@ describe('SyncEngine', () => {
     await flush();
 
     expect(optimistic).toEqual([expect.objectContaining({ id, title: 'Buy milk', pending: true, version: 0 })]);
-    expect(engine.getState().tasks).toEqual([expect.objectContaining({ id, title: 'Buy milk', description: 'two litres', pending: false, version: 1 })]);
+    expect(engine.getState().tasks).toEqual([
+      expect.objectContaining({ id, title: 'Buy milk', description: 'two litres', pending: false, version: 1 }),
+    ]);
     expect(server.tasks.get(id)?.title).toBe('Buy milk');
   });
 
@@ -256,7 +272,10 @@ describe('SyncEngine', () => {
     engine.start();
     await connect();
 
-    sockets[0]!.receive({ type: 'BATCH', events: [{ ...updatedEvent(task()), type: 'TASK_CREATED' }, updatedEvent(task({ version: 3, title: 'v3' }))] });
+    sockets[0]!.receive({
+      type: 'BATCH',
+      events: [{ ...updatedEvent(task()), type: 'TASK_CREATED' }, updatedEvent(task({ version: 3, title: 'v3' }))],
+    });
     sockets[0]!.receive(updatedEvent(task({ version: 2, title: 'stale' })));
 
     expect(titles()).toEqual(['v3 v3']);
@@ -284,7 +303,11 @@ describe('SyncEngine', () => {
 
     expect(server.calls.filter((c) => !c.startsWith('GET'))).toEqual([`PUT A 1`]);
     expect(engine.getState().conflicts).toEqual([
-      { taskId: A, theirs: task({ version: 2, description: 'from the phone' }), mine: expect.objectContaining({ title: 'edited offline', description: 'from the phone' }) },
+      {
+        taskId: A,
+        theirs: task({ version: 2, description: 'from the phone' }),
+        mine: expect.objectContaining({ title: 'edited offline', description: 'from the phone' }),
+      },
     ]);
   });
 
@@ -322,7 +345,9 @@ describe('SyncEngine', () => {
 
     expect(server.calls.filter((c) => c.startsWith('PUT'))).toEqual(['PUT A 1']);
     expect(server.tasks.get(A)?.title).toBe('renamed on the phone');
-    expect(engine.getState().conflicts).toEqual([{ taskId: A, theirs: renamed, mine: expect.objectContaining({ title: 'renamed here' }) }]);
+    expect(engine.getState().conflicts).toEqual([
+      { taskId: A, theirs: renamed, mine: expect.objectContaining({ title: 'renamed here' }) },
+    ]);
   });
 
   it('rolls back a refused change and says so in a message', async () => {
@@ -358,13 +383,17 @@ describe('SyncEngine', () => {
     const reloaded = engineFor(server, { db, online: false });
     reloaded.engine.start();
     await flush();
-    expect(reloaded.engine.getState().tasks).toEqual([expect.objectContaining({ id, title: 'Made offline', completed: true, pending: true })]);
+    expect(reloaded.engine.getState().tasks).toEqual([
+      expect.objectContaining({ id, title: 'Made offline', completed: true, pending: true }),
+    ]);
 
     reloaded.network.set(true);
     await reloaded.connect();
 
     expect(server.calls.filter((c) => !c.startsWith('GET'))).toEqual(['POST Made offline', `PATCH ${id.slice(-1)} 1`]);
-    expect(reloaded.engine.getState().tasks).toEqual([expect.objectContaining({ id, completed: true, pending: false, version: 2 })]);
+    expect(reloaded.engine.getState().tasks).toEqual([
+      expect.objectContaining({ id, completed: true, pending: false, version: 2 }),
+    ]);
   });
 
   it('retries after a network failure with backoff', async () => {
@@ -488,7 +517,11 @@ describe('SyncEngine catch-up with the change feed', () => {
     reloaded.engine.start();
     await flush();
 
-    expect(server.since(from)).toEqual(['GET /tasks/changes?since=t0', 'GET /tasks/changes?since=t2', 'GET /tasks/changes?since=t4']);
+    expect(server.since(from)).toEqual([
+      'GET /tasks/changes?since=t0',
+      'GET /tasks/changes?since=t2',
+      'GET /tasks/changes?since=t4',
+    ]);
     expect(reloaded.titles()).toEqual(['task A v1', 'task B v1', 'task C v1', 'task D v1', 'task E v1']);
     expect((await db.load()).syncToken).toBe('t5');
   });
@@ -593,7 +626,11 @@ describe('SyncEngine catch-up with the change feed', () => {
     server.put(task({ title: 'its event was lost' }));
     const from = server.calls.length;
 
-    sockets[0]!.receive({ type: 'ERROR', code: 'BAD_REQUEST', message: '"since" must be a syncToken this API issued to this user' });
+    sockets[0]!.receive({
+      type: 'ERROR',
+      code: 'BAD_REQUEST',
+      message: '"since" must be a syncToken this API issued to this user',
+    });
     await flush();
 
     expect(server.since(from)).toEqual(['GET /tasks/changes?since=t0', 'GET /tasks']);
@@ -670,7 +707,14 @@ describe('SyncEngine catch-up with the change feed', () => {
   it('moves the queued changes of the localStorage version into IndexedDB and sends them', async () => {
     const server = new FakeServer();
     const legacy = memoryStorage();
-    const op = { opId: '01JDOP0000000000000000000A', taskId: A, kind: 'create', title: 'queued before the upgrade', description: '', at: T0 };
+    const op = {
+      opId: '01JDOP0000000000000000000A',
+      taskId: A,
+      kind: 'create',
+      title: 'queued before the upgrade',
+      description: '',
+      at: T0,
+    };
     legacy.setItem(`tasks.outbox.sub-alice.${op.opId}`, JSON.stringify(op));
     legacy.setItem('tasks.cache.sub-alice', JSON.stringify([task({ title: 'old cache' })]));
     const db = new UserDb({ ...memoryRecordDb(), persistent: Promise.resolve(true) });
@@ -919,7 +963,9 @@ describe('SyncEngine undo, bulk changes and save status', () => {
     await flush();
     expect(engine.getState().save).toMatchObject({ failing: true, reason: 'the server cannot be reached' });
     const errors = () => engine.getState().messages.filter((m) => m.kind === 'error');
-    expect(errors()).toEqual([expect.objectContaining({ text: expect.stringMatching(/not saved yet: the server cannot be reached/) })]);
+    expect(errors()).toEqual([
+      expect.objectContaining({ text: expect.stringMatching(/not saved yet: the server cannot be reached/) }),
+    ]);
 
     // Retried with backoff; still failing: still one message.
     await vi.advanceTimersByTimeAsync(1000);

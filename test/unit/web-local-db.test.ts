@@ -9,7 +9,16 @@ import { memoryStorage } from '../../web/src/storage.js';
 const T0 = '2026-11-27T10:00:00.000Z';
 
 function task(overrides: Partial<Task> = {}): Task {
-  return { id: '01JDTASK00000000000000000A', title: 'Buy milk', description: '', completed: false, createdAt: T0, updatedAt: T0, version: 1, ...overrides };
+  return {
+    id: '01JDTASK00000000000000000A',
+    title: 'Buy milk',
+    description: '',
+    completed: false,
+    createdAt: T0,
+    updatedAt: T0,
+    version: 1,
+    ...overrides,
+  };
 }
 
 const op = (opId: string, taskId = 'T1'): Op => ({ opId, taskId, kind: 'delete', at: T0, baseVersion: 1 });
@@ -27,7 +36,8 @@ function failingOn(store: string, inner = memoryRecordDb()): RecordDb {
       inner.run(stores, mode, (tx) =>
         fn({
           ...tx,
-          put: (n: Parameters<Tx['put']>[0], k: string, v: unknown) => (n === store ? Promise.reject(new Error('QuotaExceededError')) : tx.put(n, k, v)),
+          put: (n: Parameters<Tx['put']>[0], k: string, v: unknown) =>
+            n === store ? Promise.reject(new Error('QuotaExceededError')) : tx.put(n, k, v),
         }),
       ),
   };
@@ -43,7 +53,10 @@ describe('memoryRecordDb', () => {
       throw new Error('boom');
     });
     await expect(failed).rejects.toThrow('boom');
-    expect(await db.run(['meta'], 'readonly', (tx) => Promise.all([tx.get('meta', 'a'), tx.get('meta', 'b')]))).toEqual([1, undefined]);
+    expect(await db.run(['meta'], 'readonly', (tx) => Promise.all([tx.get('meta', 'a'), tx.get('meta', 'b')]))).toEqual([
+      1,
+      undefined,
+    ]);
   });
 
   it('hands out copies, as IndexedDB’s structured clone does', async () => {
@@ -208,7 +221,15 @@ describe('migration from localStorage', () => {
 describe('UserDb.loadNewest', () => {
   it('reads the newest tasks (last ids) first, newest first, without reading the rest', async () => {
     const db = new UserDb(memoryRecordDb());
-    const tasks = ['01A', '01C', '01B', '01D'].map((id) => ({ id, title: id, description: '', completed: false, createdAt: '', updatedAt: '', version: 1 }));
+    const tasks = ['01A', '01C', '01B', '01D'].map((id) => ({
+      id,
+      title: id,
+      description: '',
+      completed: false,
+      createdAt: '',
+      updatedAt: '',
+      version: 1,
+    }));
     await db.write({ upserts: tasks });
     expect((await db.loadNewest(2)).map((t) => t.id)).toEqual(['01D', '01C']);
     expect((await db.loadNewest(10)).map((t) => t.id)).toEqual(['01D', '01C', '01B', '01A']);

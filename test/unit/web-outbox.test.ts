@@ -12,7 +12,16 @@ import { ulidFactory } from '../../web/src/ulid.js';
 const T0 = '2026-11-27T10:00:00.000Z';
 
 function task(overrides: Partial<Task> = {}): Task {
-  return { id: 'T1', title: 'Buy milk', description: '', completed: false, createdAt: T0, updatedAt: T0, version: 1, ...overrides };
+  return {
+    id: 'T1',
+    title: 'Buy milk',
+    description: '',
+    completed: false,
+    createdAt: T0,
+    updatedAt: T0,
+    version: 1,
+    ...overrides,
+  };
 }
 
 type Call = { method: string; id: string; ifMatch?: number | null; body?: unknown };
@@ -35,7 +44,9 @@ class FakeTasksApi implements Pick<Api, 'createTask' | 'updateTask' | 'completeT
     if (call.method === 'POST') return held;
     if (!held) throw new ApiError(404, 'NOT_FOUND', 'Task not found');
     if (call.ifMatch != null && call.ifMatch !== held.version) {
-      throw new PreconditionFailedError(structuredClone(held), 'Version mismatch', { error: { code: 'PRECONDITION_FAILED', message: 'Version mismatch', current: held } });
+      throw new PreconditionFailedError(structuredClone(held), 'Version mismatch', {
+        error: { code: 'PRECONDITION_FAILED', message: 'Version mismatch', current: held },
+      });
     }
     return held;
   }
@@ -437,7 +448,8 @@ describe('Outbox across tabs', () => {
 });
 
 describe('applyOps (optimistic view)', () => {
-  const op = (o: Partial<Op> & Pick<Op, 'kind'>): Op => ({ opId: `op-${Math.random()}`, taskId: 'T1', at: '2026-11-27T12:00:00.000Z', ...o }) as Op;
+  const op = (o: Partial<Op> & Pick<Op, 'kind'>): Op =>
+    ({ opId: `op-${Math.random()}`, taskId: 'T1', at: '2026-11-27T12:00:00.000Z', ...o }) as Op;
 
   it('shows a queued create as a pending task', () => {
     const view = applyOps([], [op({ kind: 'create', title: 'new', description: 'd' })]);
@@ -454,7 +466,9 @@ describe('applyOps (optimistic view)', () => {
       op({ kind: 'complete', completed: true, baseVersion: 1 }),
       op({ kind: 'delete', taskId: 'T2', baseVersion: 1 }),
     ]);
-    expect(view).toEqual([expect.objectContaining({ id: 'T1', description: 'more', completed: true, pending: true, version: 1 })]);
+    expect(view).toEqual([
+      expect.objectContaining({ id: 'T1', description: 'more', completed: true, pending: true, version: 1 }),
+    ]);
     expect(server).toEqual(frozen);
   });
 
@@ -499,7 +513,13 @@ describe('Outbox bursts and holds', () => {
     api.tasks.set('T1', task());
     api.tasks.set('T2', task({ id: 'T2' }));
     let now = Date.parse(T0);
-    const outbox = new Outbox({ store: userDb(), namespace: 'u', lock: inTabLock(), newId: ulidFactory(), now: () => new Date(now) });
+    const outbox = new Outbox({
+      store: userDb(),
+      namespace: 'u',
+      lock: inTabLock(),
+      newId: ulidFactory(),
+      now: () => new Date(now),
+    });
     outbox.enqueue({ kind: 'delete', taskId: 'T1', baseVersion: 1, holdUntil: now + 6000 });
     outbox.enqueue({ kind: 'complete', taskId: 'T2', completed: true, baseVersion: 1 });
     const { hooks } = recordingHooks();

@@ -4,7 +4,9 @@ import { base64url, codeChallengeS256, createCodeVerifier } from '../../web/src/
 
 describe('PKCE', () => {
   it('derives the S256 challenge of the RFC 7636 Appendix B example', async () => {
-    expect(await codeChallengeS256('dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk')).toBe('E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM');
+    expect(await codeChallengeS256('dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk')).toBe(
+      'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+    );
   });
 
   it('encodes base64url without padding (RFC 4648 §5)', () => {
@@ -21,7 +23,13 @@ describe('PKCE', () => {
 
   it('builds the managed login authorize URL with code + S256 challenge', () => {
     const url = new URL(
-      authorizeUrl({ domain: 'tasks.auth.eu-west-1.amazoncognito.com', clientId: 'client-1', redirectUri: 'https://d111.cloudfront.net/', state: 's1', codeChallenge: 'c1' }),
+      authorizeUrl({
+        domain: 'tasks.auth.eu-west-1.amazoncognito.com',
+        clientId: 'client-1',
+        redirectUri: 'https://d111.cloudfront.net/',
+        state: 's1',
+        codeChallenge: 'c1',
+      }),
     );
     expect(url.origin + url.pathname).toBe('https://tasks.auth.eu-west-1.amazoncognito.com/oauth2/authorize');
     expect(Object.fromEntries(url.searchParams)).toEqual({

@@ -96,19 +96,25 @@ afterEach(() => {
 describe('backoffDelay', () => {
   it('stays within [0, min(cap, base * 2^attempt)) for any random value', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 100 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (attempt, r) => {
-        const delay = backoffDelay(attempt, () => r);
-        const ceiling = Math.min(BACKOFF_CAP_MS, 500 * 2 ** attempt);
-        expect(delay).toBeGreaterThanOrEqual(0);
-        expect(delay).toBeLessThan(ceiling);
-        expect(Number.isInteger(delay)).toBe(true);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 100 }),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        (attempt, r) => {
+          const delay = backoffDelay(attempt, () => r);
+          const ceiling = Math.min(BACKOFF_CAP_MS, 500 * 2 ** attempt);
+          expect(delay).toBeGreaterThanOrEqual(0);
+          expect(delay).toBeLessThan(ceiling);
+          expect(Number.isInteger(delay)).toBe(true);
+        },
+      ),
     );
   });
 
   it('grows exponentially until the cap', () => {
     const top = () => 0.999999;
-    expect([0, 1, 2, 3, 4, 5, 6, 7, 20].map((a) => backoffDelay(a, top))).toEqual([499, 999, 1999, 3999, 7999, 15999, 29999, 29999, 29999]);
+    expect([0, 1, 2, 3, 4, 5, 6, 7, 20].map((a) => backoffDelay(a, top))).toEqual([
+      499, 999, 1999, 3999, 7999, 15999, 29999, 29999, 29999,
+    ]);
   });
 
   it('uses the full range (full jitter), not a fixed delay', () => {
@@ -131,7 +137,9 @@ describe('timer values', () => {
 
 describe('LiveSocket', () => {
   it('puts the token in the query string, URL-encoded', () => {
-    expect(socketUrl('wss://x.execute-api.eu-west-1.amazonaws.com/prod', 'a.b+c')).toBe('wss://x.execute-api.eu-west-1.amazonaws.com/prod?token=a.b%2Bc');
+    expect(socketUrl('wss://x.execute-api.eu-west-1.amazonaws.com/prod', 'a.b+c')).toBe(
+      'wss://x.execute-api.eu-west-1.amazonaws.com/prod?token=a.b%2Bc',
+    );
     expect(socketUrl('ws://h/local?v=1', 't')).toBe('ws://h/local?v=1&token=t');
   });
 
@@ -185,7 +193,12 @@ describe('LiveSocket', () => {
     token = 'tok-2';
     await vi.advanceTimersByTimeAsync(HEARTBEAT_MS);
 
-    expect(last().sent).toEqual([{ action: 'hello' }, { action: 'ping' }, { action: 'ping', since: 'tok-1' }, { action: 'ping', since: 'tok-2' }]);
+    expect(last().sent).toEqual([
+      { action: 'hello' },
+      { action: 'ping' },
+      { action: 'ping', since: 'tok-1' },
+      { action: 'ping', since: 'tok-2' },
+    ]);
   });
 
   it('pings at the configured heartbeat period', async () => {

@@ -108,7 +108,13 @@ describe('TaskStore events', () => {
     const b = task({ id: '01JDTASK00000000000000000B' });
     const changed = store.applyFrame({
       type: 'BATCH',
-      events: [created(a), created(b), updated({ ...a, version: 2, completed: true }), deleted(b.id, 2), updated({ ...a, version: 2, title: 'dup' })],
+      events: [
+        created(a),
+        created(b),
+        updated({ ...a, version: 2, completed: true }),
+        deleted(b.id, 2),
+        updated({ ...a, version: 2, title: 'dup' }),
+      ],
     });
     expect(changed).toBe(true);
     expect(store.list()).toEqual([{ ...a, version: 2, completed: true }]);
@@ -142,18 +148,14 @@ describe('TaskStore events', () => {
 
   it('ends deleted whatever the order, once the delete (the last version) arrived', () => {
     fc.assert(
-      fc.property(
-        fc.array(fc.integer({ min: 1, max: 20 }), { minLength: 1, maxLength: 30 }),
-        fc.nat(),
-        (versions, at) => {
-          const store = new TaskStore();
-          const deleteAt = at % (versions.length + 1);
-          const events = versions.map((v) => updated(task({ version: v })));
-          events.splice(deleteAt, 0, deleted(task().id, 21));
-          for (const event of events) store.applyFrame(event);
-          expect(store.list()).toEqual([]);
-        },
-      ),
+      fc.property(fc.array(fc.integer({ min: 1, max: 20 }), { minLength: 1, maxLength: 30 }), fc.nat(), (versions, at) => {
+        const store = new TaskStore();
+        const deleteAt = at % (versions.length + 1);
+        const events = versions.map((v) => updated(task({ version: v })));
+        events.splice(deleteAt, 0, deleted(task().id, 21));
+        for (const event of events) store.applyFrame(event);
+        expect(store.list()).toEqual([]);
+      }),
     );
   });
 });

@@ -3,7 +3,10 @@ import { ULID_PATTERN, ulidFactory } from '../../web/src/ulid.js';
 
 describe('ulidFactory', () => {
   it('encodes the millisecond time in the first 10 characters (ULID spec test vector)', () => {
-    const id = ulidFactory((b) => b.fill(0), () => 1469918176385)();
+    const id = ulidFactory(
+      (b) => b.fill(0),
+      () => 1469918176385,
+    )();
     expect(id).toBe('01ARYZ6S410000000000000000');
     expect(id).toMatch(ULID_PATTERN);
   });
@@ -26,7 +29,10 @@ describe('ulidFactory', () => {
   });
 
   it('carries into the next digit when incrementing the random part', () => {
-    const next = ulidFactory((b) => b.fill(31), () => 0);
+    const next = ulidFactory(
+      (b) => b.fill(31),
+      () => 0,
+    );
     const first = next();
     expect(first).toBe('0000000000ZZZZZZZZZZZZZZZZ');
     expect(() => next()).toThrow(/overflowed/);

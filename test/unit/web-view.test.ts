@@ -10,7 +10,12 @@ function view(id: string, title: string, completed = false, description = ''): V
 }
 
 // Ids in creation order, as ULIDs sort.
-const tasks = [view('01A', 'Buy milk', true), view('01B', 'Call the plumber', false, 'about the boiler'), view('01C', 'Café with Ana'), view('01D', 'Pay rent', true)];
+const tasks = [
+  view('01A', 'Buy milk', true),
+  view('01B', 'Call the plumber', false, 'about the boiler'),
+  view('01C', 'Café with Ana'),
+  view('01D', 'Pay rent', true),
+];
 const ids = (rows: ViewTask[]) => rows.map((t) => t.id);
 
 describe('listView', () => {
@@ -39,7 +44,9 @@ describe('listView', () => {
   });
 
   it('answers a search over 10,000 tasks from what it folded before (the same task objects)', () => {
-    const many = Array.from({ length: 10_000 }, (_, i) => view(`T${String(i).padStart(5, '0')}`, `Task ${String(i).padStart(5, '0')} · errands`));
+    const many = Array.from({ length: 10_000 }, (_, i) =>
+      view(`T${String(i).padStart(5, '0')}`, `Task ${String(i).padStart(5, '0')} · errands`),
+    );
     // Each word anywhere: "0123" is in Task 00123 and in Task 01230 to 01239.
     expect(listView(many, 'all', 'task 0123').rows).toHaveLength(11);
     expect(listView(many, 'all', 'task 01234').rows.map((t) => t.title)).toEqual(['Task 01234 · errands']);

@@ -67,7 +67,12 @@ export interface Api {
   deleteTask(id: string, ifMatch?: number | null): Promise<void>;
 }
 
-export function createApi({ apiUrl, auth, fetch: fetchFn = globalThis.fetch.bind(globalThis), timeoutMs = 15_000 }: ApiOptions): Api {
+export function createApi({
+  apiUrl,
+  auth,
+  fetch: fetchFn = globalThis.fetch.bind(globalThis),
+  timeoutMs = 15_000,
+}: ApiOptions): Api {
   const base = apiUrl.replace(/\/+$/, '');
 
   async function request<T>(method: string, path: string, body?: unknown, ifMatch?: number | null): Promise<T> {
@@ -153,7 +158,8 @@ async function toError(response: Response): Promise<ApiError> {
     // A gateway error page or an empty body: keep the status alone.
   }
   const message = body?.error.message ?? gatewayMessage ?? `HTTP ${response.status}`;
-  const code = body?.error.code ?? (response.status === 401 ? 'UNAUTHORIZED' : response.status === 429 ? 'TOO_MANY_REQUESTS' : 'UNKNOWN');
+  const code =
+    body?.error.code ?? (response.status === 401 ? 'UNAUTHORIZED' : response.status === 429 ? 'TOO_MANY_REQUESTS' : 'UNKNOWN');
   if (response.status === 412 && body?.error.current) return new PreconditionFailedError(body.error.current, message, body);
   if (response.status === 401) return new UnauthorizedError(401, code, message, body);
   return new ApiError(response.status, code, message, body);

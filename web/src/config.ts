@@ -5,7 +5,10 @@ export class ConfigError extends Error {
 }
 
 /** `GET /config.json` from the page's origin: written by `npm start` locally and by the deploy on S3. */
-export async function loadConfig(fetchFn: typeof fetch = globalThis.fetch.bind(globalThis), origin = location.origin): Promise<RuntimeConfig> {
+export async function loadConfig(
+  fetchFn: typeof fetch = globalThis.fetch.bind(globalThis),
+  origin = location.origin,
+): Promise<RuntimeConfig> {
   let raw: unknown;
   try {
     const response = await fetchFn(new URL('/config.json', origin).href, { cache: 'no-store' });

@@ -28,7 +28,7 @@ export interface RecordDb {
   close(): void;
 }
 
-const request = <T,>(r: IDBRequest<T>) =>
+const request = <T>(r: IDBRequest<T>) =>
   new Promise<T>((resolve, reject) => {
     r.onsuccess = () => resolve(r.result);
     r.onerror = () => reject(r.error);
@@ -73,7 +73,7 @@ export function openRecordDb(name: string, factory: IDBFactory | undefined = glo
           const tx: Tx = {
             get: (n, k) => request(s(n).get(k)),
             getAll: (n) => request(s(n).getAll()),
-            getLast: <T,>(n: StoreName, count: number) =>
+            getLast: <T>(n: StoreName, count: number) =>
               new Promise<T[]>((resolve, reject) => {
                 const out: T[] = [];
                 const r = s(n).openCursor(null, 'prev');
@@ -130,7 +130,8 @@ export function memoryRecordDb(): RecordDb {
         const store = (n: StoreName) => staged.get(n)!;
         const tx: Tx = {
           get: async (n, k) => structuredClone(store(n).get(k)) as never,
-          getAll: async (n) => [...store(n).entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => structuredClone(v)) as never,
+          getAll: async (n) =>
+            [...store(n).entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => structuredClone(v)) as never,
           getLast: async (n, count) =>
             [...store(n).entries()]
               .sort(([a], [b]) => (a < b ? 1 : -1))

@@ -9,7 +9,7 @@ export type LockRunner = <T>(name: string, fn: () => Promise<T>) => Promise<T>;
  */
 export function browserLock(): LockRunner {
   const locks = (globalThis.navigator as Navigator | undefined)?.locks;
-  if (locks) return <T,>(name: string, fn: () => Promise<T>) => locks.request(name, fn) as Promise<T>;
+  if (locks) return <T>(name: string, fn: () => Promise<T>) => locks.request(name, fn) as Promise<T>;
   return inTabLock();
 }
 
@@ -18,7 +18,10 @@ export function inTabLock(): LockRunner {
   return (name, fn) => {
     const prev = tails.get(name) ?? Promise.resolve();
     const run = prev.then(fn, fn);
-    tails.set(name, run.catch(() => undefined));
+    tails.set(
+      name,
+      run.catch(() => undefined),
+    );
     return run;
   };
 }

@@ -52,7 +52,13 @@ export function cognitoBaseUrl(domain: string): string {
 }
 
 /** Authorization URL of the managed login: authorization code grant with PKCE (RFC 7636, S256). */
-export function authorizeUrl(opts: { domain: string; clientId: string; redirectUri: string; state: string; codeChallenge: string }): string {
+export function authorizeUrl(opts: {
+  domain: string;
+  clientId: string;
+  redirectUri: string;
+  state: string;
+  codeChallenge: string;
+}): string {
   const q = new URLSearchParams({
     response_type: 'code',
     client_id: opts.clientId,
@@ -95,7 +101,10 @@ export function createCognitoAuth(options: CognitoAuthOptions): CognitoAuth {
 
   function save(tokens: TokenResponse, previousRefresh?: string): Session {
     const refreshToken = tokens.refresh_token ?? previousRefresh;
-    storage.setItem(KEY, JSON.stringify({ idToken: tokens.id_token, ...(refreshToken ? { refreshToken } : {}) } satisfies Stored));
+    storage.setItem(
+      KEY,
+      JSON.stringify({ idToken: tokens.id_token, ...(refreshToken ? { refreshToken } : {}) } satisfies Stored),
+    );
     lastNotice = null;
     schedule();
     changes.notify();
@@ -166,7 +175,9 @@ export function createCognitoAuth(options: CognitoAuthOptions): CognitoAuth {
       const state = randomString(16);
       const verifier = createCodeVerifier();
       transientStorage.setItem(PKCE_KEY, JSON.stringify({ state, verifier }));
-      options.navigate(authorizeUrl({ domain: base, clientId, redirectUri, state, codeChallenge: await codeChallengeS256(verifier) }));
+      options.navigate(
+        authorizeUrl({ domain: base, clientId, redirectUri, state, codeChallenge: await codeChallengeS256(verifier) }),
+      );
     },
     async completeSignIn() {
       const url = new URL(options.pageUrl);

@@ -13,6 +13,8 @@ export function decodeClaims(token: string): TokenClaims {
   const part = token.split('.')[1];
   if (!part) throw new Error('Not a JWT');
   const b64 = part.replace(/-/g, '+').replace(/_/g, '/');
-  const json = new TextDecoder().decode(Uint8Array.from(atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4)), (c) => c.charCodeAt(0)));
+  const json = new TextDecoder().decode(
+    Uint8Array.from(atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4)), (c) => c.charCodeAt(0)),
+  );
   return JSON.parse(json) as TokenClaims;
 }

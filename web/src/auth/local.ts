@@ -29,7 +29,12 @@ interface Stored {
  * passwords), so an expiring token is renewed silently for the same
  * username instead of sending the user back to the form.
  */
-export function createLocalAuth({ tokenUrl, storage, fetch: fetchFn = globalThis.fetch.bind(globalThis), now = Date.now }: LocalAuthOptions): LocalAuth {
+export function createLocalAuth({
+  tokenUrl,
+  storage,
+  fetch: fetchFn = globalThis.fetch.bind(globalThis),
+  now = Date.now,
+}: LocalAuthOptions): LocalAuth {
   const changes = changeNotifier(KEY);
   let lastNotice: string | null = null;
   let renewing: Promise<Session> | null = null;
@@ -47,7 +52,9 @@ export function createLocalAuth({ tokenUrl, storage, fetch: fetchFn = globalThis
     }
     if (!response.ok) {
       const message = `The token issuer refused (HTTP ${response.status})`;
-      throw response.status >= 500 ? new ApiError(response.status, 'UNKNOWN', message) : new UnauthorizedError(response.status, 'UNAUTHORIZED', message);
+      throw response.status >= 500
+        ? new ApiError(response.status, 'UNKNOWN', message)
+        : new UnauthorizedError(response.status, 'UNAUTHORIZED', message);
     }
     const { token } = (await response.json()) as { token: string; expiresAt: string };
     const session = sessionFromToken(token, username);

@@ -42,6 +42,7 @@ export function routeFor(request: { url: string; mode: string; method: string },
   if (request.mode === 'navigate') return 'document';
   const name = url.pathname.slice(base.pathname.length);
   if (name === 'config.json') return 'config';
-  if (/^(app|styles)-[A-Z0-9]+\.(js|css)$/.test(name) || name === 'favicon.svg' || name === 'manifest.webmanifest') return 'shell';
+  if (/^(app|styles)-[A-Z0-9]+\.(js|css)$/.test(name) || name === 'favicon.svg' || name === 'manifest.webmanifest')
+    return 'shell';
   return 'network';
 }

@@ -55,7 +55,11 @@ export class UserDb {
       const cutoff = this.now() - DELETED_KEEP_MS;
       const expired = deleted.filter((d) => d.at < cutoff);
       await Promise.all(expired.map((d) => tx.delete('deleted', d.id)));
-      return { tasks, deleted: deleted.filter((d) => d.at >= cutoff), syncToken: typeof syncToken === 'string' ? syncToken : null };
+      return {
+        tasks,
+        deleted: deleted.filter((d) => d.at >= cutoff),
+        syncToken: typeof syncToken === 'string' ? syncToken : null,
+      };
     });
   }
 
@@ -102,7 +106,9 @@ export class UserDb {
   /** Queued ops, oldest first (op ids are ULIDs). */
   async listOps(): Promise<Op[]> {
     const ops = await this.records.run(['ops'], 'readonly', (tx) => tx.getAll<Op>('ops'));
-    return ops.filter((op) => op && typeof op.opId === 'string' && typeof op.taskId === 'string').sort((a, b) => (a.opId < b.opId ? -1 : 1));
+    return ops
+      .filter((op) => op && typeof op.opId === 'string' && typeof op.taskId === 'string')
+      .sort((a, b) => (a.opId < b.opId ? -1 : 1));
   }
 
   putOp(op: Op): Promise<void> {

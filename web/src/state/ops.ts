@@ -46,14 +46,21 @@ export interface DeleteOp extends OpBase {
 }
 
 export type Op = CreateOp | UpdateOp | CompleteOp | DeleteOp;
-export type NewOp = Omit<CreateOp, 'opId' | 'at'> | Omit<UpdateOp, 'opId' | 'at'> | Omit<CompleteOp, 'opId' | 'at'> | Omit<DeleteOp, 'opId' | 'at'>;
+export type NewOp =
+  | Omit<CreateOp, 'opId' | 'at'>
+  | Omit<UpdateOp, 'opId' | 'at'>
+  | Omit<CompleteOp, 'opId' | 'at'>
+  | Omit<DeleteOp, 'opId' | 'at'>;
 
 /** The view of a task no op touches, per server task object: the same object on every call, so 10,000 untouched tasks cost no allocation (and keep their identity for caches keyed by it). */
 const untouched = new WeakMap<Task, ViewTask>();
 
 function viewOf(task: Task): ViewTask {
   let view = untouched.get(task);
-  if (!view) untouched.set(task, (view = { ...task, pending: false, conflict: false }));
+  if (!view) {
+    view = { ...task, pending: false, conflict: false };
+    untouched.set(task, view);
+  }
   return view;
 }
 

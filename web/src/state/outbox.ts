@@ -184,7 +184,8 @@ export class Outbox {
     if (!current) return undefined;
     for (const op of ops) {
       if (choice === 'theirs') void this.remove(op.opId).catch(() => undefined);
-      else if (op.kind !== 'create') void this.put({ ...op, conflict: undefined, baseVersion: current.version }).catch(() => undefined);
+      else if (op.kind !== 'create')
+        void this.put({ ...op, conflict: undefined, baseVersion: current.version }).catch(() => undefined);
     }
     return current;
   }

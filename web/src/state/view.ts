@@ -49,7 +49,12 @@ export interface ListView {
  * made it. `keep`: ids shown whatever the filter says (a task being edited
  * must not vanish when a change elsewhere completes it).
  */
-export function listView(tasks: readonly ViewTask[], filter: Filter, query: string, keep: ReadonlySet<string> = new Set()): ListView {
+export function listView(
+  tasks: readonly ViewTask[],
+  filter: Filter,
+  query: string,
+  keep: ReadonlySet<string> = new Set(),
+): ListView {
   const words = fold(query).split(/\s+/).filter(Boolean);
   const rows: ViewTask[] = [];
   let completed = 0;

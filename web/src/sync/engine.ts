@@ -239,7 +239,12 @@ export class SyncEngine {
   createTask(title: string, description = ''): string | null {
     const input = this.validate({ title, description });
     if (!input) return null;
-    const op = this.enqueue({ kind: 'create', taskId: this.idFactory(), title: input.title!, description: input.description ?? '' });
+    const op = this.enqueue({
+      kind: 'create',
+      taskId: this.idFactory(),
+      title: input.title!,
+      description: input.description ?? '',
+    });
     return op.taskId;
   }
 
@@ -401,7 +406,8 @@ export class SyncEngine {
         this.changed();
       }
       // Offline: the socket's reconnect will catch up. Online: the API had a bad moment; retry.
-      if (this.options.network.online()) this.later(() => void this.catchUp(), backoffDelay(this.catchAttempt++, this.options.random));
+      if (this.options.network.online())
+        this.later(() => void this.catchUp(), backoffDelay(this.catchAttempt++, this.options.random));
       return false;
     }
   }
@@ -537,10 +543,13 @@ export class SyncEngine {
     if (this.holdTimer !== null && this.holdTimerAt <= at) return;
     if (this.holdTimer !== null) clearTimeout(this.holdTimer);
     this.holdTimerAt = at;
-    this.holdTimer = setTimeout(() => {
-      this.holdTimer = null;
-      if (!this.stopped) void this.replay();
-    }, Math.max(0, at - this.nowMs()) + 10);
+    this.holdTimer = setTimeout(
+      () => {
+        this.holdTimer = null;
+        if (!this.stopped) void this.replay();
+      },
+      Math.max(0, at - this.nowMs()) + 10,
+    );
   }
 
   private readonly hooks: ReplayHooks = {
@@ -731,7 +740,11 @@ export class SyncEngine {
     for (const op of ops) {
       if (!op.conflict || conflicts.some((c) => c.taskId === op.taskId)) continue;
       const theirs = op.conflict.current;
-      const mine = applyOps([theirs], ops.filter((o) => o.taskId === op.taskId))[0] ?? null;
+      const mine =
+        applyOps(
+          [theirs],
+          ops.filter((o) => o.taskId === op.taskId),
+        )[0] ?? null;
       conflicts.push({ taskId: op.taskId, theirs, mine: mine && stripView(mine) });
     }
     return {

@@ -6,7 +6,10 @@ import type { Task } from '../../../lambdas/contract.js';
  * the other tabs show the confirmed task at once instead of waiting for
  * its WebSocket event (which may have been lost).
  */
-export type TabMessage = { type: 'ops' } | { type: 'task'; task: Task } | { type: 'deleted'; taskId: string; version: number | null };
+export type TabMessage =
+  | { type: 'ops' }
+  | { type: 'task'; task: Task }
+  | { type: 'deleted'; taskId: string; version: number | null };
 
 export interface TabChannel {
   /** To every other tab (never to this one). */
@@ -17,7 +20,8 @@ export interface TabChannel {
 
 /** A BroadcastChannel named per user; a silent one where the browser has none. */
 export function broadcastChannel(name: string): TabChannel {
-  if (typeof BroadcastChannel !== 'function') return { post: () => undefined, subscribe: () => () => undefined, close: () => undefined };
+  if (typeof BroadcastChannel !== 'function')
+    return { post: () => undefined, subscribe: () => () => undefined, close: () => undefined };
   const channel = new BroadcastChannel(name);
   const listeners = new Set<(message: TabMessage) => void>();
   channel.onmessage = (e: MessageEvent) => listeners.forEach((l) => l(e.data as TabMessage));

@@ -6,7 +6,15 @@ import type { Conflict } from '../sync/engine.js';
  * A native modal <dialog>: the browser traps focus inside it, restores focus
  * afterwards and closes it on Escape ("decide later").
  */
-export function ConflictDialog({ conflict, onResolve, onLater }: { conflict: Conflict; onResolve(choice: 'mine' | 'theirs'): void; onLater(): void }) {
+export function ConflictDialog({
+  conflict,
+  onResolve,
+  onLater,
+}: {
+  conflict: Conflict;
+  onResolve(choice: 'mine' | 'theirs'): void;
+  onLater(): void;
+}) {
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
     const dialog = ref.current;

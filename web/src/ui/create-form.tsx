@@ -8,7 +8,13 @@ import { validateText } from './task-item.js';
  * The new-task form. A title the rules refuse is explained under the field
  * (never a silent no-op); after adding, focus stays in the title for the next one.
  */
-export function CreateForm({ onCreate, titleRef }: { onCreate(title: string, description: string): boolean; titleRef: RefObject<HTMLInputElement | null> }) {
+export function CreateForm({
+  onCreate,
+  titleRef,
+}: {
+  onCreate(title: string, description: string): boolean;
+  titleRef: RefObject<HTMLInputElement | null>;
+}) {
   const [title, setTitle] = useState('');
   const [description, setDescription] = useState('');
   const [error, setError] = useState<{ field: 'title' | 'description'; message: string } | null>(null);
@@ -18,7 +24,10 @@ export function CreateForm({ onCreate, titleRef }: { onCreate(title: string, des
     const invalid = validateText(title, description);
     if (invalid) {
       setError(invalid);
-      (invalid.field === 'title' ? titleRef.current : (document.getElementById('new-description') as HTMLTextAreaElement | null))?.focus();
+      (invalid.field === 'title'
+        ? titleRef.current
+        : (document.getElementById('new-description') as HTMLTextAreaElement | null)
+      )?.focus();
       return;
     }
     if (onCreate(title, description)) {

@@ -5,7 +5,13 @@ export function Messages({ messages, onDismiss }: { messages: Message[]; onDismi
   return (
     <div class="messages" data-testid="messages" aria-live="polite" aria-relevant="additions">
       {messages.map((m) => (
-        <div key={m.id} class={`message message-${m.kind}`} data-testid="message" data-kind={m.kind} role={m.kind === 'error' ? 'alert' : undefined}>
+        <div
+          key={m.id}
+          class={`message message-${m.kind}`}
+          data-testid="message"
+          data-kind={m.kind}
+          role={m.kind === 'error' ? 'alert' : undefined}
+        >
           <span>{m.text}</span>
           <button type="button" class="icon" aria-label="Dismiss message" onClick={() => onDismiss(m.id)}>
             ×

@@ -39,6 +39,7 @@ export function SignIn({ auth }: { auth: LocalAuth | CognitoAuth }) {
               value={username}
               required
               autocomplete="username"
+              // biome-ignore lint/a11y/noAutofocus: the sign-in page's only field; focus lands where the person starts (issue 11: a sensible control after every action).
               autoFocus
               onInput={(e) => setUsername(e.currentTarget.value)}
             />

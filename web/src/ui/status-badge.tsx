@@ -19,7 +19,15 @@ function saveHint(save: SaveState, now: number): string {
  * explanation is a toggletip: the badge is a button (keyboard and touch),
  * not a hover-only title.
  */
-export function StatusBadge({ status, connectionId, save }: { status: ConnectionStatus; connectionId: string | null; save: SaveState }) {
+export function StatusBadge({
+  status,
+  connectionId,
+  save,
+}: {
+  status: ConnectionStatus;
+  connectionId: string | null;
+  save: SaveState;
+}) {
   const [open, setOpen] = useState(false);
   const root = useRef<HTMLDivElement>(null);
   useEffect(() => {

@@ -19,7 +19,18 @@ export interface ToolbarProps {
 }
 
 /** Search, the All / Active / Completed filters (links: the filter lives in the URL), the count and the bulk actions. */
-export function Toolbar({ view, filter, query, searchRef, onFilter, onQuery, onMarkAll, onClearCompleted, allShownDone, counting }: ToolbarProps) {
+export function Toolbar({
+  view,
+  filter,
+  query,
+  searchRef,
+  onFilter,
+  onQuery,
+  onMarkAll,
+  onClearCompleted,
+  allShownDone,
+  counting,
+}: ToolbarProps) {
   const counts: Record<Filter, number> = { all: view.total, active: view.left, completed: view.completed };
   return (
     <div class="toolbar">
