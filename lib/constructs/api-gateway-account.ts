@@ -2,12 +2,12 @@ import path from 'node:path';
 import { CustomResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { LAMBDA_BUNDLING } from '../bundling.js';
 import { acknowledge } from './nag.js';
+import { nodejsBundling } from './task-function.js';
 
 /** The handler, relative to the project root. */
 export const API_GATEWAY_ACCOUNT_HANDLER_ENTRY = 'lambdas/custom-resources/api-gateway-account.ts';
@@ -94,20 +94,7 @@ export class ApiGatewayAccount extends Construct {
       logGroup: handlerLogs,
       description: `Sets the API Gateway account CloudWatch role only when empty (${API_GATEWAY_ACCOUNT_HANDLER_ENTRY})`,
       environment: { NODE_OPTIONS: '--enable-source-maps' },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: LAMBDA_BUNDLING.target,
-        platform: LAMBDA_BUNDLING.platform,
-        mainFields: [...LAMBDA_BUNDLING.mainFields],
-        banner: LAMBDA_BUNDLING.banner,
-        minify: LAMBDA_BUNDLING.minify,
-        sourceMap: LAMBDA_BUNDLING.sourcemap,
-        sourceMapMode: SourceMapMode.DEFAULT,
-        sourcesContent: false,
-        bundleAwsSDK: true,
-        externalModules: [...LAMBDA_BUNDLING.external],
-        forceDockerBundling: false,
-      },
+      bundling: nodejsBundling(),
     });
 
     // The Provider framework's own function: invokes the handler and answers CloudFormation.

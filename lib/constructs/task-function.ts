@@ -3,7 +3,7 @@ import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction, OutputFormat, SourceMapMode, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -105,21 +105,7 @@ export class TaskSyncFunction extends Construct {
         ...environmentFor(props.fn, props.environment),
         ...commonEnvironment(props.fn, props.logLevel ?? 'INFO'),
       },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: LAMBDA_BUNDLING.target,
-        platform: LAMBDA_BUNDLING.platform,
-        mainFields: [...LAMBDA_BUNDLING.mainFields],
-        banner: LAMBDA_BUNDLING.banner,
-        minify: LAMBDA_BUNDLING.minify,
-        sourceMap: LAMBDA_BUNDLING.sourcemap,
-        sourceMapMode: SourceMapMode.DEFAULT,
-        sourcesContent: false,
-        // See lib/bundling.ts: the bundled SDK imports twice as fast as the runtime's.
-        bundleAwsSDK: true,
-        externalModules: [...LAMBDA_BUNDLING.external],
-        forceDockerBundling: false,
-      },
+      bundling: nodejsBundling(),
     });
 
     const runtimeReason =
@@ -183,4 +169,27 @@ export function resourceArn(scope: Construct, fn: FunctionName, permission: Perm
   const queue = targets.queues?.[resource.queue];
   if (!queue) throw missing(`the ${resource.queue} queue`);
   return queue.queueArn;
+}
+
+/**
+ * LAMBDA_BUNDLING (lib/bundling.ts) as NodejsFunction bundling options: what
+ * every function of the stack is built with, handlers and custom resources
+ * alike, with the local esbuild and never Docker.
+ */
+export function nodejsBundling(): BundlingOptions {
+  return {
+    format: OutputFormat.ESM,
+    target: LAMBDA_BUNDLING.target,
+    platform: LAMBDA_BUNDLING.platform,
+    mainFields: [...LAMBDA_BUNDLING.mainFields],
+    banner: LAMBDA_BUNDLING.banner,
+    minify: LAMBDA_BUNDLING.minify,
+    sourceMap: LAMBDA_BUNDLING.sourcemap,
+    sourceMapMode: SourceMapMode.DEFAULT,
+    sourcesContent: false,
+    // See lib/bundling.ts: the SDK is bundled, not taken from the runtime.
+    bundleAwsSDK: true,
+    externalModules: [...LAMBDA_BUNDLING.external],
+    forceDockerBundling: false,
+  };
 }
