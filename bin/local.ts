@@ -27,6 +27,7 @@ const HELP = `Usage: npm start -- [options]
   --heartbeat-ms <n>        dashboard heartbeat period, written into config.json (default: the dashboard's own)
   --tombstone-retention-seconds <n>  keep tombstones and change entries this long (default 30 days, as deployed)
   --no-watch                do not rebuild and reload functions when lambdas/ or lib/definitions.ts change
+  --no-web-build            serve web/dist as it is (tests starting a second stack beside a running one)
   --max-workers <n>         most concurrent workers (execution environments) per function (default 4)
   --runtime inprocess       benchmarks only: the old in-process mode (shared environment, no IAM checks)
   --verbose                 handler logs at INFO instead of WARN
@@ -48,6 +49,7 @@ const { values: args } = parseArgs({
     'heartbeat-ms': { type: 'string' },
     'tombstone-retention-seconds': { type: 'string' },
     'no-watch': { type: 'boolean', default: false },
+    'no-web-build': { type: 'boolean', default: false },
     'max-workers': { type: 'string' },
     runtime: { type: 'string', default: 'isolated' },
     verbose: { type: 'boolean', default: false },
@@ -134,6 +136,7 @@ try {
     ),
     runtime: args.runtime,
     watch: !args['no-watch'],
+    buildWeb: !args['no-web-build'],
     maxWorkersPerFunction: intArg('max-workers', args['max-workers'], 1),
     log: (line) => process.stdout.write(`${line}\n`),
   });

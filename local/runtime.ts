@@ -57,6 +57,11 @@ export interface LocalRuntimeOptions {
   runtime?: 'isolated' | 'inprocess';
   /** Rebuild and reload functions when lambdas/ or lib/definitions.ts change (isolated only). Default: false. */
   watch?: boolean;
+  /**
+   * Build the dashboard into web/dist at start. Default: true. Tests that start a second stack
+   * beside a running one pass false, so web/dist is never rewritten under the first one.
+   */
+  buildWeb?: boolean;
   /** Most concurrent workers per function (isolated only). Default: 4. */
   maxWorkersPerFunction?: number;
   log: (line: string) => void;
@@ -187,7 +192,7 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
         },
         onError: (err) => log(`[web] ${String(err)}`),
       }),
-      buildWeb(),
+      options.buildWeb === false ? undefined : buildWeb(),
       lambdas?.build(),
     ]);
     supervisor.attach(dynamo);
@@ -201,7 +206,11 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
     log(
       `✔ ${pad('DynamoDB')} ${dynamo.endpoint} (${options.inMemory ? 'in memory' : path.relative(options.projectRoot, dynamo.dataDir!)}, ready in ${dynamo.startupMs} ms)`,
     );
-    log(`✔ ${pad('Web client')} built web/dist (${(webBuild.initialJs.gzipBytes / 1024).toFixed(1)} KB gzipped JS)`);
+    log(
+      webBuild
+        ? `✔ ${pad('Web client')} built web/dist (${(webBuild.initialJs.gzipBytes / 1024).toFixed(1)} KB gzipped JS)`
+        : `✔ ${pad('Web client')} web/dist as already built (--no-web-build)`,
+    );
 
     const tablesClient = new DynamoDBClient({
       ...dynamo.clientConfig,

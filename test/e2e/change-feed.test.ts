@@ -236,7 +236,15 @@ describeBrowser('dashboard on the change feed', () => {
     let lossy: RunningStack | undefined;
 
     beforeAll(async () => {
-      lossy = await startLocalStack(['--poll-interval-ms', '50', '--fault-post-drop-rate', '0.3', '--heartbeat-ms', '1000']);
+      lossy = await startLocalStack([
+        '--no-web-build',
+        '--poll-interval-ms',
+        '50',
+        '--fault-post-drop-rate',
+        '0.3',
+        '--heartbeat-ms',
+        '1000',
+      ]);
     }, STACK_START_MS);
 
     afterAll(async () => {
@@ -320,7 +328,7 @@ describeBrowser('dashboard on the change feed', () => {
     let shortLived: RunningStack | undefined;
 
     beforeAll(async () => {
-      shortLived = await startLocalStack(['--poll-interval-ms', '50', '--tombstone-retention-seconds', '20']);
+      shortLived = await startLocalStack(['--no-web-build', '--poll-interval-ms', '50', '--tombstone-retention-seconds', '20']);
     }, STACK_START_MS);
 
     afterAll(async () => {
