@@ -37,6 +37,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+          exclude: ['test/e2e/offline-start.test.ts'],
           globalSetup: ['test/integration/global-setup.ts'],
           testTimeout: 30_000,
           hookTimeout: 60_000,
@@ -44,6 +45,21 @@ export default defineConfig({
           // Projects run one group after the other: on 2 cores the stack, its
           // JVMs and Chromium should not share the CPU with CDK synthesis.
           sequence: { groupOrder: 2 },
+        },
+      },
+      {
+        extends: true,
+        // The service-worker tests alone, after the other browser files, on a stack of their own:
+        // run beside them under CI load they time out waiting for the offline start (not yet
+        // understood; alone they pass). Still part of npm test.
+        test: {
+          name: 'offline-start',
+          include: ['test/e2e/offline-start.test.ts'],
+          globalSetup: ['test/integration/global-setup.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+          fileParallelism: false,
+          sequence: { groupOrder: 3 },
         },
       },
       {
@@ -56,7 +72,7 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 120_000,
           fileParallelism: false,
-          sequence: { groupOrder: 3 },
+          sequence: { groupOrder: 4 },
         },
       },
     ],
