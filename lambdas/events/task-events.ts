@@ -85,8 +85,10 @@ function validDate(value: unknown): Date | undefined {
  * A removal by TTL: AWS marks it with userIdentity Service /
  * dynamodb.amazonaws.com (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/time-to-live-ttl-streams.html).
  */
+export const TTL_USER_IDENTITY = { type: 'Service', principalId: 'dynamodb.amazonaws.com' } as const;
+
 function isTtlRemoval(identity: { type?: string; principalId?: string } | undefined): boolean {
-  return identity?.type === 'Service' && identity.principalId === 'dynamodb.amazonaws.com';
+  return identity?.type === TTL_USER_IDENTITY.type && identity.principalId === TTL_USER_IDENTITY.principalId;
 }
 
 function toTask(item: z.infer<typeof itemSchema>): Task {

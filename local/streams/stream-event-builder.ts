@@ -1,3 +1,4 @@
+import { TTL_USER_IDENTITY } from '../../lambdas/events/task-events.js';
 import type { AttributeValue as StreamsAttributeValue, _Record as StreamsRecord } from '@aws-sdk/client-dynamodb-streams';
 import type { AttributeValue, DynamoDBRecord, DynamoDBStreamEvent, StreamRecord } from 'aws-lambda';
 
@@ -73,9 +74,6 @@ export function toLambdaStreamRecord(record: StreamsRecord, context: StreamEvent
   }
   return out;
 }
-
-/** Who AWS names as the deleter of an item removed by TTL (time-to-live-ttl-streams). */
-export const TTL_USER_IDENTITY = { type: 'Service', principalId: 'dynamodb.amazonaws.com' } as const;
 
 /**
  * DynamoDB Local (3.x) streams its TTL deletions with `eventName`
