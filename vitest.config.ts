@@ -11,7 +11,7 @@ export default defineConfig({
     // coverage/coverage-summary.json; no thresholds, the figure per folder goes in the notes.
     coverage: {
       provider: 'v8',
-      include: ['lambdas/**', 'lib/**', 'local/**', 'web/src/**', 'bin/**'],
+      include: ['{lambdas,lib,local,web/src,bin}/**/*.{ts,tsx}'],
       reporter: ['text-summary', 'json-summary'],
       reportsDirectory: 'coverage',
     },

@@ -207,7 +207,11 @@ describeBrowser('dashboard as a todo app', () => {
     expect(await page.getByTestId('announcer').textContent()).toMatch(/Completed “Buy rye bread”/);
     await page.keyboard.press('Delete');
     await row(page, bread).waitFor({ state: 'detached' });
+    // u acts while the undo notice shows; wait for it, so a slow render is not read as a failed undo.
+    await page.getByTestId('undo-toast').waitFor();
     await page.keyboard.press('u');
+    await expect.poll(() => page.getByTestId('announcer').textContent()).toMatch(/Restored 1 task|Too late/);
+    expect(await page.getByTestId('announcer').textContent()).toMatch(/Restored 1 task/);
     await row(page, bread).waitFor();
 
     // ? lists the shortcuts; Escape closes the dialog.
