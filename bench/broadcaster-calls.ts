@@ -117,7 +117,7 @@ export async function broadcastOnce(
 
   let messageUnits = 0;
   const realNotifier = createNotifier(management);
-  const notifier: Notifier = {
+  const notifier: Pick<Notifier, 'post'> = {
     post(connectionId, data) {
       messageUnits += Math.max(1, Math.ceil(Buffer.byteLength(data) / PRICES.wsMessageIncrementBytes));
       return realNotifier.post(connectionId, data);

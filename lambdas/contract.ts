@@ -93,10 +93,25 @@ export interface BatchFrame {
 export type ServerFrame =
   | TaskEvent
   | BatchFrame
-  | { type: 'AUTH_SUCCESS'; userId: string; connectionId: string }
+  /** `devices`: the user's open connections whose token is still valid, this one included. */
+  | { type: 'AUTH_SUCCESS'; userId: string; connectionId: string; devices: number }
+  /** To every connection of a user when one of them connects or disconnects (at-least-once, may lag a second). */
+  | PresenceFrame
   /** `behind` only when the ping carried `since`: the user has changes after that token. */
   | { type: 'PONG'; behind?: boolean }
-  | { type: 'ERROR'; code: 'BAD_REQUEST'; message: string };
+  /**
+   * BAD_REQUEST: the message was refused, the connection stays open.
+   * TOKEN_EXPIRED: a message arrived after the connection's token expired; the
+   * server closes the connection right after this frame (on AWS with code 1000:
+   * API Gateway's DeleteConnection cannot choose another), so the client
+   * reconnects with a fresh token.
+   */
+  | { type: 'ERROR'; code: 'BAD_REQUEST' | 'TOKEN_EXPIRED'; message: string };
+
+export interface PresenceFrame {
+  type: 'PRESENCE';
+  devices: number;
+}
 
 export type ClientMessage = { action: 'hello' } | { action: 'ping'; since?: string };
 

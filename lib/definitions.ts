@@ -22,7 +22,7 @@ export interface TableDefinition {
   readonly partitionKey: KeyDefinition;
   readonly sortKey: KeyDefinition;
   /** DynamoDB Streams view type; absent means no stream. */
-  readonly stream?: 'NEW_AND_OLD_IMAGES';
+  readonly stream?: 'NEW_AND_OLD_IMAGES' | 'KEYS_ONLY';
   /** TTL attribute (epoch seconds); absent means no TTL. */
   readonly timeToLiveAttribute?: string;
 }
@@ -54,6 +54,8 @@ export const TABLES = {
     localName: 'connections',
     partitionKey: { name: 'userId', type: 'S' },
     sortKey: { name: 'connectionId', type: 'S' },
+    /** Presence: a row put ($connect) or deleted ($disconnect, 410, TTL) tells the user's devices the new count. The keys name the user. */
+    stream: 'KEYS_ONLY',
     timeToLiveAttribute: 'expiresAt',
   },
 } as const satisfies Record<string, TableDefinition>;
@@ -79,7 +81,7 @@ export const ENV = {
   serviceName: 'POWERTOOLS_SERVICE_NAME',
 } as const;
 
-export type FunctionName = 'tasksApi' | 'wsAuthorizer' | 'wsConnect' | 'wsDisconnect' | 'wsDefault' | 'broadcaster';
+export type FunctionName = 'tasksApi' | 'wsAuthorizer' | 'wsConnect' | 'wsDisconnect' | 'wsDefault' | 'broadcaster' | 'presence';
 
 /**
  * Queues of the stack. The only one is the stream event source mapping's
@@ -194,10 +196,18 @@ export const FUNCTIONS: Record<FunctionName, FunctionDefinition> = {
     entry: 'lambdas/ws-default.ts',
     memoryMb: 256,
     timeoutSeconds: 5,
-    // `ping` with `since` reads the change feed to answer `behind`.
-    env: ['changesTable', 'changeRetentionSeconds'],
-    // The heartbeat's `behind` is one Query (Limit 1, COUNT) on the changes table.
-    permissions: [{ actions: ['dynamodb:Query'], resource: { table: 'changes' } }],
+    // `ping` with `since` reads the change feed to answer `behind`; `hello` counts the user's
+    // devices; a message after the token's expiry closes the connection through @connections.
+    env: ['changesTable', 'changeRetentionSeconds', 'connectionsTable', 'wsManagementEndpoint'],
+    permissions: [
+      // The heartbeat's `behind` is one Query (Limit 1, COUNT) on the changes table.
+      { actions: ['dynamodb:Query'], resource: { table: 'changes' } },
+      // `hello`: AUTH_SUCCESS `devices` is one Query of the user's connections.
+      { actions: ['dynamodb:Query'], resource: { table: 'connections' } },
+      // TOKEN_EXPIRED: the ERROR frame, then the close (the route response cannot close a connection).
+      { actions: ['execute-api:ManageConnections'], resource: { connections: 'POST' } },
+      { actions: ['execute-api:ManageConnections'], resource: { connections: 'DELETE' } },
+    ],
   },
   broadcaster: {
     entry: 'lambdas/broadcaster.ts',
@@ -223,6 +233,24 @@ export const FUNCTIONS: Record<FunctionName, FunctionDefinition> = {
         resource: { queue: 'broadcastFailures' },
         usedBy: 'eventSourceMapping',
       },
+    ],
+  },
+  presence: {
+    entry: 'lambdas/presence.ts',
+    memoryMb: 256,
+    timeoutSeconds: 10,
+    env: ['connectionsTable', 'wsManagementEndpoint'],
+    permissions: [
+      // One Query per distinct user per batch: the count, and where to send it.
+      { actions: ['dynamodb:Query'], resource: { table: 'connections' } },
+      // It only posts PRESENCE; rows of gone connections are the broadcaster's, $disconnect's and TTL's to remove.
+      { actions: ['execute-api:ManageConnections'], resource: { connections: 'POST' } },
+      {
+        actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+        resource: { stream: 'connections' },
+        usedBy: 'eventSourceMapping',
+      },
+      { actions: ['dynamodb:ListStreams'], resource: '*', usedBy: 'eventSourceMapping' },
     ],
   },
 };
@@ -328,6 +356,27 @@ export const STREAM_MAPPING = {
   table: 'tasks',
   /** Its on-failure destination. */
   onFailure: 'broadcastFailures',
+} as const;
+
+/**
+ * Event source mapping of the presence function on the connections stream
+ * (docs/design.md, "Presence"). A PRESENCE frame is a recount, so a batch is
+ * worth little once a newer connect or disconnect has happened: few retries,
+ * a short record age, and no on-failure destination (a lost batch leaves a
+ * count stale until the user's next connect or disconnect).
+ */
+export const PRESENCE_MAPPING = {
+  batchSize: 100,
+  maxBatchingWindowSeconds: 0,
+  retryAttempts: 2,
+  bisectBatchOnError: false,
+  reportBatchItemFailures: true,
+  maxRecordAgeSeconds: 60,
+  parallelizationFactor: 1,
+  startingPosition: 'LATEST',
+  pollIntervalMs: STREAM_MAPPING.pollIntervalMs,
+  fn: 'presence',
+  table: 'connections',
 } as const;
 
 /** API Gateway and product limits the handlers and the emulator both apply. */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { buildWeb } from '../web/build.js';
-import { CHANGE_FEED, LOCAL, QUEUES, STREAM_MAPPING, TABLES, type FunctionName } from '../lib/definitions.js';
+import { CHANGE_FEED, LOCAL, PRESENCE_MAPPING, QUEUES, STREAM_MAPPING, TABLES, type FunctionName } from '../lib/definitions.js';
 import type { DynamoDBBatchResponse } from 'aws-lambda';
 import type { RuntimeConfig } from '../lambdas/contract.js';
 import { createJwtVerifier } from '../lambdas/auth/jwt-verifier.js';
@@ -25,7 +25,7 @@ import { invoke as invokeInProcess } from './lambda/runtime.js';
 import { watchSources } from './lambda/watch.js';
 import { createTokenIssuer, type TokenIssuer } from './auth/token-issuer.js';
 import type { OnFailureRecord } from './streams/on-failure-destination.js';
-import { startStreamPoller } from './streams/stream-poller.js';
+import { startStreamPoller, type StreamMappingSettings } from './streams/stream-poller.js';
 import { sendJson, startWebServer } from './web/web-server.js';
 
 export interface LocalRuntimeOptions {
@@ -220,9 +220,9 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
     const tables = await ensureTables(tablesClient);
     if (!tables.tasks.LatestStreamArn) throw new Error('the tasks table has no stream');
     // Asked again when the stream disappears (an in-memory DynamoDB Local restarted and the table was recreated).
-    const resolveStreamArn = async (): Promise<string> => {
-      const { Table } = await tablesClient.send(new DescribeTableCommand({ TableName: TABLES.tasks.localName }));
-      if (!Table?.LatestStreamArn) throw new Error('the tasks table has no stream');
+    const resolveStreamArn = async (table: keyof typeof TABLES): Promise<string> => {
+      const { Table } = await tablesClient.send(new DescribeTableCommand({ TableName: TABLES[table].localName }));
+      if (!Table?.LatestStreamArn) throw new Error(`the ${table} table has no stream`);
       return Table.LatestStreamArn;
     };
     log(
@@ -325,63 +325,82 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
     log(`✔ ${pad('WebSocket')} ${wsApi.url}  (@connections at ${wsApi.managementEndpoint})`);
 
     const failureFile = path.join(options.stateDir, QUEUES[STREAM_MAPPING.onFailure].localFile);
-    // The poller acts as the event source mapping, which AWS runs with the function's role: it signs
-    // its DynamoDB Streams calls and its sends to the on-failure destination as the mapping.
-    const mappingCredentials = credentials.forEventSourceMapping(STREAM_MAPPING.fn);
-    const mappingPrincipal = credentials.principalOf(mappingCredentials.accessKeyId)!;
-    let streamsClient: DynamoDBStreamsClient | undefined;
-    if (lambdas) {
-      const problem = mappingProblem(
-        (fn) => lambdas.permissionsOf(fn),
-        mappingPrincipal,
-        tables[STREAM_MAPPING.table].LatestStreamArn!,
-        TABLES[STREAM_MAPPING.table].localName,
-        STREAM_MAPPING.onFailure,
-      );
-      if (problem) throw new Error(`The stream event source mapping of ${STREAM_MAPPING.fn} cannot be created: ${problem}`);
-      streamsClient = new DynamoDBStreamsClient({
-        endpoint: proxy!.endpoint,
-        region: LOCAL.region,
-        credentials: mappingCredentials,
-        maxAttempts: 1,
-        requestHandler: { connectionTimeout: 2_000, requestTimeout: 10_000, throwOnRequestTimeout: true },
-      });
-      const client = streamsClient;
-      stops.push(async () => client.destroy());
-    }
-    const sendToDestination = (record: OnFailureRecord) => {
-      const denial = lambdas
-        ? authorize((fn) => lambdas.permissionsOf(fn), mappingPrincipal, [sendCheck(STREAM_MAPPING.onFailure)])
-        : undefined;
-      if (denial) {
-        // As on AWS: the mapping cannot deliver the record to its destination, and it is lost.
-        recorder.denied(denial);
-        return;
+    /**
+     * One event source mapping of lib/definitions.ts: a poller that acts as the mapping, which AWS
+     * runs with the function's role. It signs its DynamoDB Streams calls (and its sends to the
+     * on-failure destination, if it has one) as the mapping, checked against that role.
+     */
+    const startMapping = async (
+      mapping: { fn: FunctionName; table: keyof typeof TABLES; onFailure?: keyof typeof QUEUES },
+      settings: Partial<StreamMappingSettings>,
+    ) => {
+      const mappingCredentials = credentials.forEventSourceMapping(mapping.fn);
+      const mappingPrincipal = credentials.principalOf(mappingCredentials.accessKeyId)!;
+      let streamsClient: DynamoDBStreamsClient | undefined;
+      if (lambdas) {
+        const problem = mappingProblem(
+          (fn) => lambdas.permissionsOf(fn),
+          mappingPrincipal,
+          tables[mapping.table].LatestStreamArn!,
+          TABLES[mapping.table].localName,
+          mapping.onFailure,
+        );
+        if (problem) throw new Error(`The stream event source mapping of ${mapping.fn} cannot be created: ${problem}`);
+        streamsClient = new DynamoDBStreamsClient({
+          endpoint: proxy!.endpoint,
+          region: LOCAL.region,
+          credentials: mappingCredentials,
+          maxAttempts: 1,
+          requestHandler: { connectionTimeout: 2_000, requestTimeout: 10_000, throwOnRequestTimeout: true },
+        });
+        const client = streamsClient;
+        stops.push(async () => client.destroy());
       }
-      mkdirSync(path.dirname(failureFile), { recursive: true });
-      appendFileSync(failureFile, `${JSON.stringify(record)}\n`, 'utf8');
+      const { onFailure } = mapping;
+      const sendToDestination = (record: OnFailureRecord) => {
+        if (!onFailure) return;
+        const denial = lambdas
+          ? authorize((fn) => lambdas.permissionsOf(fn), mappingPrincipal, [sendCheck(onFailure)])
+          : undefined;
+        if (denial) {
+          // As on AWS: the mapping cannot deliver the record to its destination, and it is lost.
+          recorder.denied(denial);
+          return;
+        }
+        mkdirSync(path.dirname(failureFile), { recursive: true });
+        appendFileSync(failureFile, `${JSON.stringify(record)}\n`, 'utf8');
+      };
+      const started = await startStreamPoller({
+        streamArn: () => resolveStreamArn(mapping.table),
+        ...(streamsClient ? { streamsClient } : { endpoint: dynamo.endpoint }),
+        invoke: (event) => invoke(mapping.fn, event) as Promise<DynamoDBBatchResponse | void>,
+        failureFile: null,
+        onFailureRecord: sendToDestination,
+        functionName: mapping.fn,
+        mapping: settings,
+      });
+      stops.push(() => started.stop());
+      return started;
     };
-    const poller = await startStreamPoller({
-      streamArn: resolveStreamArn,
-      ...(streamsClient ? { streamsClient } : { endpoint: dynamo.endpoint }),
-      invoke: (event) => invoke(STREAM_MAPPING.fn, event) as Promise<DynamoDBBatchResponse | void>,
-      failureFile: null,
-      onFailureRecord: sendToDestination,
-      mapping: {
-        ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
-        ...(options.retryAttempts !== undefined ? { retryAttempts: options.retryAttempts } : {}),
-      },
+    const poller = await startMapping(STREAM_MAPPING, {
+      ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
+      ...(options.retryAttempts !== undefined ? { retryAttempts: options.retryAttempts } : {}),
     });
-    stops.push(() => poller.stop());
+    const { fn: _fn, table: _table, ...presenceSettings } = PRESENCE_MAPPING;
+    const presencePoller = await startMapping(PRESENCE_MAPPING, {
+      ...presenceSettings,
+      ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
+    });
     stats = () => ({
       streams: poller.stats(),
+      presenceStream: presencePoller.stats(),
       websocket: wsApi.stats(),
       dynamodb: { pid: dynamo.pid ?? null, running: dynamo.running, restarts: supervisor.restarts },
       lambda: lambdas ? { ...lambdas.stats(), workerPids: lambdas.workerPids() } : { mode: 'inprocess' },
       iam: recorder.stats(),
     });
     log(
-      `✔ ${pad('Streams')} tasks → broadcaster  (on-failure: ${options.inMemory ? failureFile : path.relative(options.projectRoot, failureFile)})`,
+      `✔ ${pad('Streams')} tasks → broadcaster  (on-failure: ${options.inMemory ? failureFile : path.relative(options.projectRoot, failureFile)}); connections → presence`,
     );
 
     if (lambdas) {

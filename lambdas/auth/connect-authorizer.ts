@@ -29,10 +29,16 @@ export type WebSocketAuthorizerEvent = Pick<
   | 'stageVariables'
 > & { requestContext: WebSocketConnectRequestContext };
 
-/** What the WebSocket routes later read as `requestContext.authorizer.userId`. */
+/**
+ * What the WebSocket routes later read as `requestContext.authorizer.*`:
+ * the user, and when the token that opened the connection expires (epoch
+ * seconds, as a string: API Gateway passes context values to the routes as
+ * strings). A connection must not outlive its token (docs/design.md, "Auth").
+ */
 export interface ConnectAuthorizerContext {
   [key: string]: string;
   userId: string;
+  tokenExpiresAt: string;
 }
 
 export type WebSocketAuthorizerResult = APIGatewayAuthorizerWithContextResult<ConnectAuthorizerContext>;
@@ -40,14 +46,14 @@ export type WebSocketAuthorizerResult = APIGatewayAuthorizerWithContextResult<Co
 /** API Gateway answers 401 when a Lambda authorizer fails with exactly this message. */
 export const UNAUTHORIZED_MESSAGE = 'Unauthorized';
 
-export function allowPolicy(userId: string, methodArn: string): WebSocketAuthorizerResult {
+export function allowPolicy(userId: string, tokenExpiresAt: number, methodArn: string): WebSocketAuthorizerResult {
   return {
     principalId: userId,
     policyDocument: {
       Version: '2012-10-17',
       Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: methodArn }],
     },
-    context: { userId },
+    context: { userId, tokenExpiresAt: String(tokenExpiresAt) },
   };
 }
 
@@ -75,8 +81,9 @@ export function createConnectAuthorizer({ verifier, logger, metrics = noMetrics 
     const token = event.queryStringParameters?.[WS_AUTHORIZER.queryParameter];
     if (!token) throw refuse('No token');
     try {
-      const { sub } = await verifier.verify(token);
-      return allowPolicy(sub, event.methodArn);
+      const { sub, claims } = await verifier.verify(token);
+      // The verifier refuses a token without a numeric exp, so this is always a number.
+      return allowPolicy(sub, Number(claims.exp), event.methodArn);
     } catch (err) {
       if (err instanceof InvalidTokenError) throw refuse(err.message);
       logger.error('Authorizer failed', { error: err as Error });

@@ -9,6 +9,12 @@ export interface ConnectionRow {
   connectedAt: string;
   /** Epoch seconds; DynamoDB TTL removes the row after this. */
   expiresAt: number;
+  /**
+   * Epoch seconds when the token that opened the connection expires. From
+   * then on the connection is not live: no task event or PRESENCE is posted
+   * to it and it is not counted, and its next message closes it.
+   */
+  tokenExpiresAt?: number;
 }
 
 export class ConnectionStoreError extends Error {
@@ -19,7 +25,10 @@ export interface ConnectionStore {
   put(row: ConnectionRow): Promise<void>;
   /** Idempotent: deleting a row that is gone succeeds. */
   delete(userId: string, connectionId: string): Promise<void>;
-  /** Every live connection of a user: one logical Query, following LastEvaluatedKey. */
+  /**
+   * Every live connection of a user (row not expired, token not expired): one
+   * logical Query, following LastEvaluatedKey.
+   */
   listConnectionIds(userId: string): Promise<string[]>;
 }
 
@@ -35,12 +44,18 @@ export interface ConnectionStoreDeps {
  * longest possible connection (API Gateway closes it after 2 hours) by a
  * margin, so TTL only ever removes rows of connections that are gone.
  */
-export function newConnectionRow(userId: string, connectionId: string, connectedAtMs: number): ConnectionRow {
+export function newConnectionRow(
+  userId: string,
+  connectionId: string,
+  connectedAtMs: number,
+  tokenExpiresAt?: number,
+): ConnectionRow {
   return {
     userId,
     connectionId,
     connectedAt: new Date(connectedAtMs).toISOString(),
     expiresAt: Math.floor(connectedAtMs / 1000) + LIMITS.connectionTtlSeconds,
+    ...(tokenExpiresAt !== undefined ? { tokenExpiresAt } : {}),
   };
 }
 
@@ -72,12 +87,15 @@ export function createConnectionStore({ client, tableName, now = () => Date.now(
               TableName: tableName,
               KeyConditionExpression: '#userId = :userId',
               // TTL deletion lags expiry (typically within a few days, per the
-              // DynamoDB TTL docs), so expired rows are filtered out here.
-              FilterExpression: 'attribute_not_exists(#expiresAt) OR #expiresAt > :now',
+              // DynamoDB TTL docs), so expired rows are filtered out here; so are
+              // connections whose token expired (closed at their next message).
+              FilterExpression:
+                '(attribute_not_exists(#expiresAt) OR #expiresAt > :now) AND (attribute_not_exists(#tokenExpiresAt) OR #tokenExpiresAt > :now)',
               ProjectionExpression: '#connectionId',
               ExpressionAttributeNames: {
                 '#userId': 'userId',
                 '#expiresAt': 'expiresAt',
+                '#tokenExpiresAt': 'tokenExpiresAt',
                 '#connectionId': 'connectionId',
               },
               ExpressionAttributeValues: { ':userId': userId, ':now': Math.floor(now() / 1000) },

@@ -1,6 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { newConnectionRow, type ConnectionStore } from './connection-store.js';
-import { authorizedUserId, type WebSocketEvent, type WebSocketResult } from './websocket-event.js';
+import { authorizedUserId, tokenExpiresAt, type WebSocketEvent, type WebSocketResult } from './websocket-event.js';
 
 export interface LifecycleDeps {
   store: Pick<ConnectionStore, 'put' | 'delete'>;
@@ -10,7 +10,8 @@ export interface LifecycleDeps {
 }
 
 /**
- * `$connect`: records the connection under the authorizer's user. The
+ * `$connect`: records the connection under the authorizer's user, with the
+ * expiry of the token it was opened with. The
  * authorizer already refused bad tokens; a missing user here means a
  * misconfigured route, and the handshake is refused rather than stored
  * under no one.
@@ -24,7 +25,7 @@ export function createConnectHandler({ store, logger, now = () => Date.now() }: 
       return { statusCode: 401, body: 'Unauthorized' };
     }
     try {
-      await store.put(newConnectionRow(userId, connectionId, now()));
+      await store.put(newConnectionRow(userId, connectionId, now(), tokenExpiresAt(event)));
     } catch (err) {
       logger.error('Could not store the connection', { connectionId, error: err as Error });
       return { statusCode: 500, body: 'Internal error' };

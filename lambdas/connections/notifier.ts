@@ -1,5 +1,6 @@
 import {
   ApiGatewayManagementApiClient,
+  DeleteConnectionCommand,
   PostToConnectionCommand,
   type ApiGatewayManagementApiClientConfig,
 } from '@aws-sdk/client-apigatewaymanagementapi';
@@ -18,6 +19,12 @@ export class PostFailedError extends Error {
 
 export interface Notifier {
   post(connectionId: string, data: string): Promise<PostOutcome>;
+  /**
+   * Closes the connection (DELETE @connections; the client sees close code
+   * 1000, which API Gateway does not let the caller choose). `gone` when it
+   * was already closed.
+   */
+  close(connectionId: string): Promise<'closed' | 'gone'>;
 }
 
 /**
@@ -53,6 +60,15 @@ export function createNotifier(client: ApiGatewayManagementApiClient): Notifier 
         if (name === 'GoneException') return 'gone';
         if (name === 'PayloadTooLargeException') return 'rejected';
         throw new PostFailedError(`Post to ${connectionId} failed`, { cause: err });
+      }
+    },
+    async close(connectionId) {
+      try {
+        await client.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
+        return 'closed';
+      } catch (err) {
+        if ((err as { name?: unknown }).name === 'GoneException') return 'gone';
+        throw new PostFailedError(`Closing ${connectionId} failed`, { cause: err });
       }
     },
   };

@@ -11,6 +11,8 @@ import type {
 export interface WebSocketAuthorizerContext {
   principalId?: string;
   userId?: string;
+  /** Epoch seconds when the connection's token expires (a string on AWS). */
+  tokenExpiresAt?: string | number;
   integrationLatency?: number;
 }
 
@@ -56,4 +58,21 @@ export interface WebSocketResult {
 export function authorizedUserId(event: WebSocketEvent): string | undefined {
   const authorizer = event.requestContext.authorizer;
   return authorizer?.userId || authorizer?.principalId || undefined;
+}
+
+/**
+ * When the token that opened the connection expires, in epoch seconds;
+ * undefined when the authorizer did not say (then nothing is enforced).
+ */
+export function tokenExpiresAt(event: WebSocketEvent): number | undefined {
+  const raw = event.requestContext.authorizer?.tokenExpiresAt;
+  if (raw === undefined || raw === '') return undefined;
+  const seconds = Number(raw);
+  return Number.isFinite(seconds) ? seconds : undefined;
+}
+
+/** Whether the connection's token has expired at `nowMs` (RFC 7519: not accepted on or after `exp`). */
+export function tokenExpired(event: WebSocketEvent, nowMs: number): boolean {
+  const exp = tokenExpiresAt(event);
+  return exp !== undefined && nowMs >= exp * 1000;
 }

@@ -11,7 +11,7 @@ import { parseTaskRecord } from './task-events.js';
 
 export interface BroadcasterDeps {
   connections: Pick<ConnectionStore, 'listConnectionIds' | 'delete'>;
-  notifier: Notifier;
+  notifier: Pick<Notifier, 'post'>;
   logger: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
   /** Default: LIMITS.batchFrameMaxBytes (32 KB). */
   frameMaxBytes?: number;

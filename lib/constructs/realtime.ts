@@ -1,4 +1,4 @@
-import { Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, Lazy, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -10,6 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IDependable } from 'constructs';
 import {
+  PRESENCE_MAPPING,
   QUEUES,
   STREAM_MAPPING,
   WS_AUTHORIZER,
@@ -106,9 +107,15 @@ export class Realtime extends Construct {
     const connectionsEnv = { connectionsTable: props.connectionsTable.tableName };
     const connect = fn(WS_ROUTES.$connect, connectionsEnv);
     const disconnect = fn(WS_ROUTES.$disconnect, connectionsEnv);
+    // The stage (and its callback URL) can only exist after the API, which needs this function
+    // for its $default integration: the URL is resolved at synth. It names only the API id, so
+    // there is no dependency cycle (function → API; integration → function).
+    const callbackUrl = Lazy.string({ produce: () => this.stage.callbackUrl });
     const fallback = fn(WS_ROUTES.$default, {
       changesTable: props.changesTable.tableName,
       changeRetentionSeconds: props.changeRetentionSeconds,
+      connectionsTable: props.connectionsTable.tableName,
+      wsManagementEndpoint: callbackUrl,
     });
 
     const authorizer = new WebSocketLambdaAuthorizer('TokenAuthorizer', authorizerFn.function, {
@@ -161,6 +168,10 @@ export class Realtime extends Construct {
       connectionsTable: props.connectionsTable.tableName,
       wsManagementEndpoint: this.stage.callbackUrl,
     });
+    const presence = fn(PRESENCE_MAPPING.fn, {
+      connectionsTable: props.connectionsTable.tableName,
+      wsManagementEndpoint: this.stage.callbackUrl,
+    });
 
     this.failureQueue = new sqs.Queue(this, QUEUES[STREAM_MAPPING.onFailure].id, {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -205,16 +216,52 @@ export class Realtime extends Construct {
       parallelizationFactor: STREAM_MAPPING.parallelizationFactor,
       onFailure: { bind: () => ({ destination: failureQueueArn }) },
     });
-    acknowledge(
-      broadcaster.role,
-      'AwsSolutions-IAM5[Resource::*]',
-      'dynamodb:ListStreams, which the event source mapping requires, supports no resource-level permissions (Service Authorization Reference), so its statement must name "*"; every other stream action is on the table stream ARN.',
+
+    // Presence: the connections table's stream (KEYS_ONLY), each user named in a batch gets their count.
+    const connectionsStreamArn = props.connectionsTable.tableStreamArn;
+    if (!connectionsStreamArn) throw new Error(`the ${PRESENCE_MAPPING.table} table has no stream`);
+    const presenceMapping = presence.function.addEventSourceMapping(
+      `DynamoDBEventSource:${Names.nodeUniqueId(props.connectionsTable.node)}`,
+      {
+        eventSourceArn: connectionsStreamArn,
+        startingPosition: lambda.StartingPosition[PRESENCE_MAPPING.startingPosition],
+        batchSize: PRESENCE_MAPPING.batchSize,
+        maxBatchingWindow: Duration.seconds(PRESENCE_MAPPING.maxBatchingWindowSeconds),
+        reportBatchItemFailures: PRESENCE_MAPPING.reportBatchItemFailures,
+        bisectBatchOnError: PRESENCE_MAPPING.bisectBatchOnError,
+        retryAttempts: PRESENCE_MAPPING.retryAttempts,
+        maxRecordAge: Duration.seconds(PRESENCE_MAPPING.maxRecordAgeSeconds),
+        parallelizationFactor: PRESENCE_MAPPING.parallelizationFactor,
+      },
     );
     acknowledge(
-      broadcaster.role,
-      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${logicalIdOf(this.api)}>/${stageName}/POST/@connections/*]`,
-      'Connection ids are created at run time, so the @connections resource ends in a wildcard; it is pinned to this API, this stage and the POST method.',
+      presenceMapping,
+      'Serverless-LambdaEventSourceMappingDestination',
+      "A PRESENCE frame is a recount of the user's connections, outdated by the next connect or disconnect; a batch that fails its retries is dropped on purpose (records older than a minute are worthless), and the next change of that user sends a correct count again. There is nothing to redrive.",
     );
+
+    for (const mapped of [broadcaster, presence]) {
+      acknowledge(
+        mapped.role,
+        'AwsSolutions-IAM5[Resource::*]',
+        'dynamodb:ListStreams, which the event source mapping requires, supports no resource-level permissions (Service Authorization Reference), so its statement must name "*"; every other stream action is on the table stream ARN.',
+      );
+    }
+    const connectionsArn = (method: string) =>
+      `Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${logicalIdOf(this.api)}>/${stageName}/${method}/@connections/*`;
+    for (const [caller, methods] of [
+      [broadcaster, ['POST']],
+      [presence, ['POST']],
+      [fallback, ['POST', 'DELETE']],
+    ] as const) {
+      for (const method of methods) {
+        acknowledge(
+          caller.role,
+          `AwsSolutions-IAM5[${connectionsArn(method)}]`,
+          `Connection ids are created at run time, so the @connections resource ends in a wildcard; it is pinned to this API, this stage and the ${method} method.`,
+        );
+      }
+    }
 
     this.alarms.push(
       new cloudwatch.Alarm(this, 'FailedBatchesAlarm', {

@@ -15,7 +15,7 @@ export function mappingProblem(
   principal: Principal,
   streamArn: string,
   table: string,
-  onFailure: QueueKey,
+  onFailure?: QueueKey,
 ): string | undefined {
   const streamChecks: AccessCheck[] = [
     ...STREAM_ACTIONS.map((action) => ({ action, resource: { kind: 'stream' as const, table, arn: streamArn } })),
@@ -24,7 +24,7 @@ export function mappingProblem(
   if (authorize(permissionsOf, principal, streamChecks)) {
     return `InvalidParameterValueException: Cannot access stream ${streamArn}. Please ensure the role can perform the GetRecords, GetShardIterator, DescribeStream, and ListStreams Actions on your stream in IAM.`;
   }
-  if (authorize(permissionsOf, principal, [sendCheck(onFailure)])) {
+  if (onFailure && authorize(permissionsOf, principal, [sendCheck(onFailure)])) {
     return 'InvalidParameterValueException: The provided execution role does not have permissions to call SendMessage on SQS';
   }
   return undefined;

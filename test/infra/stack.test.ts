@@ -10,6 +10,7 @@ import {
   HTTP_CORS,
   type PermissionResource,
   HTTP_ROUTES,
+  PRESENCE_MAPPING,
   STREAM_MAPPING,
   TABLES,
   WS_AUTHORIZER,
@@ -61,14 +62,14 @@ describe('data tables', () => {
     expect(table.Properties.LocalSecondaryIndexes).toBeUndefined();
   });
 
-  it('keys connections by userId and connectionId and expires them on the expiresAt TTL attribute', () => {
+  it('keys connections by userId and connectionId, expires them on the expiresAt TTL attribute, and streams their keys (presence)', () => {
     const table = tableResource(logicalId(synth.stack.data.connectionsTable));
     expect(table.Properties.KeySchema).toEqual([
       { AttributeName: 'userId', KeyType: 'HASH' },
       { AttributeName: 'connectionId', KeyType: 'RANGE' },
     ]);
     expect(table.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
-    expect(table.Properties.StreamSpecification).toBeUndefined();
+    expect(table.Properties.StreamSpecification).toEqual({ StreamViewType: 'KEYS_ONLY' });
   });
 
   it('bills every table on demand with point-in-time recovery', () => {
@@ -93,7 +94,9 @@ describe('data tables', () => {
 
 describe('broadcaster event source mapping', () => {
   it('reads the tasks stream with the STREAM_MAPPING settings and partial batch responses', () => {
-    const { resource } = onlyResource('AWS::Lambda::EventSourceMapping');
+    const { resource } = onlyResource('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: getAtt(synth.stack.data.tasksTable, 'StreamArn'),
+    });
     expect(resource.Properties).toEqual({
       EventSourceArn: getAtt(synth.stack.data.tasksTable, 'StreamArn'),
       FunctionName: ref(synth.stack.functions.broadcaster.function),
@@ -106,6 +109,24 @@ describe('broadcaster event source mapping', () => {
       MaximumRecordAgeInSeconds: STREAM_MAPPING.maxRecordAgeSeconds,
       ParallelizationFactor: STREAM_MAPPING.parallelizationFactor,
       DestinationConfig: { OnFailure: { Destination: getAtt(synth.stack.realtime.failureQueue, 'Arn') } },
+    });
+  });
+
+  it('feeds the presence function from the connections stream with the PRESENCE_MAPPING settings, without a destination', () => {
+    const { resource } = onlyResource('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: getAtt(synth.stack.data.connectionsTable, 'StreamArn'),
+    });
+    expect(resource.Properties).toEqual({
+      EventSourceArn: getAtt(synth.stack.data.connectionsTable, 'StreamArn'),
+      FunctionName: ref(synth.stack.functions.presence.function),
+      StartingPosition: 'LATEST',
+      BatchSize: PRESENCE_MAPPING.batchSize,
+      MaximumBatchingWindowInSeconds: PRESENCE_MAPPING.maxBatchingWindowSeconds,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BisectBatchOnFunctionError: false,
+      MaximumRetryAttempts: PRESENCE_MAPPING.retryAttempts,
+      MaximumRecordAgeInSeconds: PRESENCE_MAPPING.maxRecordAgeSeconds,
+      ParallelizationFactor: PRESENCE_MAPPING.parallelizationFactor,
     });
   });
 
@@ -391,27 +412,45 @@ describe('IAM per function', () => {
     expectStatements('wsAuthorizer', []);
   });
 
-  it('lets $default only query the changes table (the heartbeat with since)', () => {
-    expectStatements('wsDefault', [{ actions: ['dynamodb:Query'], resource: getAtt(synth.stack.data.changesTable, 'Arn') }]);
+  it('lets $default query the changes and connections tables, and post to and close connections of this stage', () => {
+    expectStatements('wsDefault', [
+      { actions: ['dynamodb:Query'], resource: getAtt(synth.stack.data.changesTable, 'Arn') },
+      { actions: ['dynamodb:Query'], resource: getAtt(synth.stack.data.connectionsTable, 'Arn') },
+      { actions: ['execute-api:ManageConnections'], resource: manageConnections('POST') },
+      { actions: ['execute-api:ManageConnections'], resource: manageConnections('DELETE') },
+    ]);
+  });
+
+  it('lets presence read the connections stream, query connections and only post to this stage', () => {
+    expectStatements('presence', [
+      { actions: ['dynamodb:Query'], resource: getAtt(synth.stack.data.connectionsTable, 'Arn') },
+      {
+        actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+        resource: getAtt(synth.stack.data.connectionsTable, 'StreamArn'),
+      },
+      { actions: ['dynamodb:ListStreams'], resource: '*' },
+      { actions: ['execute-api:ManageConnections'], resource: manageConnections('POST') },
+    ]);
+  });
+
+  const manageConnections = (method: string) => ({
+    'Fn::Join': [
+      '',
+      [
+        'arn:',
+        { Ref: 'AWS::Partition' },
+        ':execute-api:',
+        { Ref: 'AWS::Region' },
+        ':',
+        { Ref: 'AWS::AccountId' },
+        ':',
+        ref(synth.stack.realtime.api),
+        `/prod/${method}/@connections/*`,
+      ],
+    ],
   });
 
   it('lets the broadcaster read the stream, query and delete connections, post to this stage and fail over to its queue', () => {
-    const manageConnections = {
-      'Fn::Join': [
-        '',
-        [
-          'arn:',
-          { Ref: 'AWS::Partition' },
-          ':execute-api:',
-          { Ref: 'AWS::Region' },
-          ':',
-          { Ref: 'AWS::AccountId' },
-          ':',
-          ref(synth.stack.realtime.api),
-          '/prod/POST/@connections/*',
-        ],
-      ],
-    };
     expectStatements('broadcaster', [
       { actions: ['dynamodb:DeleteItem', 'dynamodb:Query'], resource: getAtt(synth.stack.data.connectionsTable, 'Arn') },
       {
@@ -420,7 +459,7 @@ describe('IAM per function', () => {
       },
       // ListStreams supports no resource-level permissions (acknowledged in cdk-nag with that reason).
       { actions: ['dynamodb:ListStreams'], resource: '*' },
-      { actions: ['execute-api:ManageConnections'], resource: manageConnections },
+      { actions: ['execute-api:ManageConnections'], resource: manageConnections('POST') },
       {
         actions: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
         resource: getAtt(synth.stack.realtime.failureQueue, 'Arn'),

@@ -323,7 +323,7 @@ describe('auth attacks on the HTTP API and the WebSocket handshake', { timeout: 
     );
   });
 
-  it('refuses an expired token on both channels, while a socket authorized before expiry stays open as on AWS', async () => {
+  it('refuses an expired token on both channels, and closes a socket authorized before expiry at its next message', async () => {
     const shortLived = await getToken(stack.tokenUrl, newUser(), 4);
     const api = apiClient(stack.apiUrl, shortLived);
     expect((await api('GET', '/tasks')).status).toBe(200);
@@ -342,11 +342,12 @@ describe('auth attacks on the HTTP API and the WebSocket handshake', { timeout: 
     figures.websocket.refused++;
     figures.websocket.names.push('issued token reused after expiry');
 
-    // API Gateway authorizes a WebSocket only on $connect; the idle (10 min) and
-    // maximum-duration (2 h) timeouts end it, not the token's exp.
+    // API Gateway authorizes a WebSocket only on $connect; the connection keeps the token's exp
+    // and its next message after it gets TOKEN_EXPIRED and the close (presence-and-expiry.test.ts).
+    const closed = new Promise<number>((resolve) => socket.socket.once('close', (code) => resolve(code)));
     socket.send({ action: 'ping' });
-    expect(await socket.next((f) => f.type === 'PONG')).toEqual({ type: 'PONG' });
-    await socket.close();
+    expect(await socket.next((f) => f.type === 'ERROR')).toMatchObject({ type: 'ERROR', code: 'TOKEN_EXPIRED' });
+    expect(await closed).toBe(1000);
   });
 
   it("answers user B with 404 on every route for user A's task ids, whatever If-Match, and leaves A's tasks unchanged", async () => {

@@ -42,9 +42,15 @@ const figures = {
   foreignDeliveries: 0,
 };
 
-/** A raw `ws` client that keeps every frame as text and remembers how the socket closed. */
+/**
+ * A raw `ws` client that keeps every frame as text and remembers how the
+ * socket closed. PRESENCE frames (sent when any of the user's connections
+ * opens or closes, not in answer to a message) are kept apart in `presence`,
+ * so `frames` holds the answers and task events these tests are about.
+ */
 class RawSocket {
   readonly frames: string[] = [];
+  readonly presence: string[] = [];
   closed?: { code: number; reason: string };
   pongs = 0;
   private readonly closing: Promise<{ code: number; reason: string }>;
@@ -52,7 +58,8 @@ class RawSocket {
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => {
-      this.frames.push(data.toString());
+      const text = data.toString();
+      (text.startsWith('{"type":"PRESENCE"') ? this.presence : this.frames).push(text);
       this.wake();
     });
     ws.on('pong', () => {
@@ -267,7 +274,7 @@ describe('hostile WebSocket input', { timeout: 60_000 }, () => {
         expect(frame).toEqual({ type: 'PONG' });
       } else {
         figures.answeredWithAuthSuccess++;
-        expect(frame).toEqual({ type: 'AUTH_SUCCESS', userId: sub, connectionId: expect.any(String) });
+        expect(frame).toEqual({ type: 'AUTH_SUCCESS', userId: sub, connectionId: expect.any(String), devices: 1 });
       }
       expect(socket.isOpen).toBe(true);
     });

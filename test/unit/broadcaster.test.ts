@@ -294,7 +294,7 @@ describe('broadcaster', () => {
     expect(posts().map((post) => post.connectionId)).toEqual(['a-1', 'a-2', 'a-3']);
   });
 
-  it('reads only the live connections of the user, with a key condition on userId', async () => {
+  it('reads only the live connections of the user (row and token not expired), with a key condition on userId', async () => {
     givenConnections({ 'user-a': ['a-1'] });
     api.on(PostToConnectionCommand).resolves({});
     const before = Math.floor(Date.now() / 1000);
@@ -305,7 +305,8 @@ describe('broadcaster', () => {
     expect(input).toMatchObject({
       TableName: 'connections-test',
       KeyConditionExpression: '#userId = :userId',
-      FilterExpression: 'attribute_not_exists(#expiresAt) OR #expiresAt > :now',
+      FilterExpression:
+        '(attribute_not_exists(#expiresAt) OR #expiresAt > :now) AND (attribute_not_exists(#tokenExpiresAt) OR #tokenExpiresAt > :now)',
     });
     expect(input.ExpressionAttributeValues?.[':now']).toBeGreaterThanOrEqual(before);
   });

@@ -54,7 +54,8 @@ describe('ws-authorizer', () => {
         Version: '2012-10-17',
         Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: CONNECT_METHOD_ARN }],
       },
-      context: { userId: claims.sub },
+      // The routes read the token's expiry from here (a connection never outlives its token).
+      context: { userId: claims.sub, tokenExpiresAt: String(claims.exp) },
     });
   });
 

@@ -48,6 +48,16 @@ describe('ws-connect', () => {
     });
   });
 
+  it('records when the token expires, from the authorizer context (a string on AWS)', async () => {
+    ddb.on(PutCommand).resolves({});
+    const event = connectEvent({ userId: 'user-a', connectionId: 'conn-3' });
+    event.requestContext.authorizer = { ...event.requestContext.authorizer, tokenExpiresAt: '1796298742' };
+
+    await handler(event, context);
+
+    expect(ddb.commandCalls(PutCommand)[0]!.args[0].input.Item).toMatchObject({ tokenExpiresAt: 1796298742 });
+  });
+
   it('falls back to principalId when the authorizer context has no userId', async () => {
     ddb.on(PutCommand).resolves({});
     const event = connectEvent({ userId: 'user-b', connectionId: 'conn-2' });

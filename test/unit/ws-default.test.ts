@@ -1,6 +1,11 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CHANGE_FEED } from '../../lib/definitions.js';
-import { handleDefaultRoute, type HeartbeatDeps } from '../../lambdas/connections/client-messages.js';
+import {
+  handleDefaultRoute,
+  TOKEN_EXPIRED_MESSAGE,
+  type DefaultRouteDeps,
+  type HeartbeatDeps,
+} from '../../lambdas/connections/client-messages.js';
 import type { ServerFrame } from '../../lambdas/contract.js';
 import { changeKey, WINDOW_MS } from '../../lambdas/tasks/change-feed.js';
 import { encodeSyncToken } from '../../lambdas/tasks/sync-token.js';
@@ -22,7 +27,7 @@ afterEach(() => {
 });
 
 type Handler = (event: ReturnType<typeof messageEvent>) => Promise<{ statusCode: number; body?: string }>;
-let handler: Handler = (event) => handleDefaultRoute(event, heartbeat);
+let handler: Handler = (event) => handleDefaultRoute(event, { heartbeat });
 
 async function answer(body: string, opts: Parameters<typeof messageEvent>[1] = { userId: 'user-a' }) {
   const result = await handler(messageEvent(body, { connectionId: 'conn-1', ...opts }));
@@ -36,6 +41,7 @@ describe('ws-default', () => {
       type: 'AUTH_SUCCESS',
       userId: 'user-a',
       connectionId: 'conn-1',
+      devices: 1,
     });
   });
 
@@ -126,8 +132,89 @@ describe('ws-default', () => {
     });
   });
 
+  describe('devices and token expiry', () => {
+    const listConnectionIds = vi.fn<(userId: string) => Promise<string[]>>();
+    const post = vi.fn<NonNullable<DefaultRouteDeps['notifier']>['post']>();
+    const close = vi.fn<NonNullable<DefaultRouteDeps['notifier']>['close']>();
+    const reportError = vi.fn();
+    const EXP = Math.floor(NOW / 1000) + 60;
+    const deps = (nowMs: number): DefaultRouteDeps => ({
+      heartbeat,
+      connections: { listConnectionIds },
+      notifier: { post, close },
+      now: () => nowMs,
+      onError: reportError,
+    });
+    const event = (body: string, tokenExpiresAt: string | number | null = String(EXP)) => {
+      const e = messageEvent(body, { connectionId: 'conn-1', userId: 'user-a' });
+      if (tokenExpiresAt !== null) e.requestContext.authorizer = { ...e.requestContext.authorizer, tokenExpiresAt };
+      return e;
+    };
+
+    it('counts the user\u2019s live connections in AUTH_SUCCESS', async () => {
+      listConnectionIds.mockResolvedValueOnce(['conn-1', 'conn-2', 'conn-3']);
+      const result = await handleDefaultRoute(event('{"action":"hello"}'), deps(NOW));
+      expect(JSON.parse(result.body ?? '')).toMatchObject({ type: 'AUTH_SUCCESS', devices: 3 });
+      expect(listConnectionIds).toHaveBeenCalledWith('user-a');
+    });
+
+    it('says 1 device, and reports the error, when the connections cannot be read', async () => {
+      listConnectionIds.mockRejectedValueOnce(new Error('throttled'));
+      const result = await handleDefaultRoute(event('{"action":"hello"}'), deps(NOW));
+      expect(JSON.parse(result.body ?? '')).toMatchObject({ type: 'AUTH_SUCCESS', devices: 1 });
+      expect(reportError).toHaveBeenCalledOnce();
+    });
+
+    it('answers normally up to the last second before exp', async () => {
+      const result = await handleDefaultRoute(event('{"action":"ping"}'), deps(EXP * 1000 - 1));
+      expect(JSON.parse(result.body ?? '')).toEqual({ type: 'PONG' });
+      expect(close).not.toHaveBeenCalled();
+    });
+
+    it.each([
+      ['ping', '{"action":"ping"}'],
+      ['hello', '{"action":"hello"}'],
+      ['a bad message', 'nonsense'],
+    ])('after exp, answers %s with ERROR TOKEN_EXPIRED and closes the connection', async (_label, body) => {
+      post.mockResolvedValueOnce('delivered');
+      close.mockResolvedValueOnce('closed');
+      const result = await handleDefaultRoute(event(body, EXP), deps(EXP * 1000));
+      expect(result).toEqual({ statusCode: 200 });
+      expect(post).toHaveBeenCalledWith(
+        'conn-1',
+        JSON.stringify({ type: 'ERROR', code: 'TOKEN_EXPIRED', message: TOKEN_EXPIRED_MESSAGE }),
+      );
+      expect(close).toHaveBeenCalledWith('conn-1');
+      expect(post.mock.invocationCallOrder[0]).toBeLessThan(close.mock.invocationCallOrder[0] ?? 0);
+      expect(listConnectionIds).not.toHaveBeenCalled();
+    });
+
+    it('does not close a connection that is already gone, and survives a failed close', async () => {
+      post.mockResolvedValueOnce('gone');
+      await handleDefaultRoute(event('{"action":"ping"}'), deps(EXP * 1000 + 5));
+      expect(close).not.toHaveBeenCalled();
+
+      post.mockResolvedValueOnce('delivered');
+      close.mockRejectedValueOnce(new Error('throttled'));
+      expect(await handleDefaultRoute(event('{"action":"ping"}'), deps(EXP * 1000 + 5))).toEqual({ statusCode: 200 });
+      expect(reportError).toHaveBeenCalledWith('Could not close a connection whose token expired', expect.any(Error));
+    });
+
+    it('without a notifier, still refuses with the TOKEN_EXPIRED frame as the route response', async () => {
+      const result = await handleDefaultRoute(event('{"action":"ping"}'), { heartbeat, now: () => EXP * 1000 });
+      expect(JSON.parse(result.body ?? '')).toMatchObject({ type: 'ERROR', code: 'TOKEN_EXPIRED' });
+    });
+
+    it('enforces nothing when the authorizer context has no expiry', async () => {
+      const result = await handleDefaultRoute(event('{"action":"ping"}', null), deps(EXP * 1000 * 2));
+      expect(JSON.parse(result.body ?? '')).toEqual({ type: 'PONG' });
+    });
+  });
+
   describe('the deployed handler file', () => {
     beforeAll(async () => {
+      vi.stubEnv('CONNECTIONS_TABLE', 'connections');
+      vi.stubEnv('WS_MANAGEMENT_ENDPOINT', 'https://abc.execute-api.us-east-1.amazonaws.com/prod');
       vi.stubEnv('CHANGES_TABLE', 'changes');
       vi.stubEnv('CHANGE_RETENTION_SECONDS', String(CHANGE_FEED.minRetentionSeconds));
       handler = (await import('../../lambdas/ws-default.js')).handler;
