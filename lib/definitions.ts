@@ -391,6 +391,13 @@ export const LIMITS = {
   wsMaxConnectionSeconds: 7200,
   /** Connection rows expire this long after connect: 2 h plus a margin. */
   connectionTtlSeconds: 7200 + 900,
+  /**
+   * How long a connection may still be in its handshake after `$connect`
+   * stored its row (the authorizer and `$connect` run before it opens, each
+   * within its timeout). API Gateway answers 410 to posts until it opens, so
+   * the broadcaster only deletes rows older than this on a 410.
+   */
+  connectGraceSeconds: FUNCTIONS.wsAuthorizer.timeoutSeconds + FUNCTIONS.wsConnect.timeoutSeconds,
   /** Largest coalesced BATCH frame the broadcaster sends. */
   batchFrameMaxBytes: 32 * 1024,
   /** How many `@connections` posts the broadcaster runs at once. */

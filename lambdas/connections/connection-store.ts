@@ -1,3 +1,4 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LIMITS } from '../../lib/definitions.js';
 
@@ -23,8 +24,12 @@ export class ConnectionStoreError extends Error {
 
 export interface ConnectionStore {
   put(row: ConnectionRow): Promise<void>;
-  /** Idempotent: deleting a row that is gone succeeds. */
-  delete(userId: string, connectionId: string): Promise<void>;
+  /**
+   * Idempotent: deleting a row that is gone succeeds. With `connectedBefore`
+   * (ISO time) only a row that connected before it is deleted; the answer
+   * says whether a younger row was kept.
+   */
+  delete(userId: string, connectionId: string, options?: { connectedBefore?: string }): Promise<'deleted' | 'kept'>;
   /**
    * Every live connection of a user (row not expired, token not expired): one
    * logical Query, following LastEvaluatedKey.
@@ -69,10 +74,24 @@ export function createConnectionStore({ client, tableName, now = () => Date.now(
       }
     },
 
-    async delete(userId, connectionId) {
+    async delete(userId, connectionId, { connectedBefore } = {}) {
       try {
-        await client.send(new DeleteCommand({ TableName: tableName, Key: { userId, connectionId } }));
+        await client.send(
+          new DeleteCommand({
+            TableName: tableName,
+            Key: { userId, connectionId },
+            ...(connectedBefore
+              ? {
+                  ConditionExpression: 'attribute_not_exists(#connectedAt) OR #connectedAt < :before',
+                  ExpressionAttributeNames: { '#connectedAt': 'connectedAt' },
+                  ExpressionAttributeValues: { ':before': connectedBefore },
+                }
+              : {}),
+          }),
+        );
+        return 'deleted';
       } catch (err) {
+        if (err instanceof ConditionalCheckFailedException) return 'kept';
         throw new ConnectionStoreError('Could not delete the connection', { cause: err });
       }
     },

@@ -60,7 +60,10 @@ interface Delivery {
  *   is therefore at-least-once: the retry resends events that other users (and
  *   other connections of the same user) already got; clients drop events whose
  *   task.version they already hold.
- * - 410 Gone deletes the connection row and is not a failure.
+ * - 410 Gone deletes the connection row and is not a failure, unless the row
+ *   is younger than LIMITS.connectGraceSeconds: API Gateway also answers 410
+ *   to a connection still in its handshake, whose row must stay (it is
+ *   removed by $disconnect or TTL if the handshake never completes).
  */
 export function createBroadcaster({
   connections,
@@ -91,7 +94,9 @@ export function createBroadcaster({
 
   async function removeGoneConnection(userId: string, connectionId: string): Promise<void> {
     try {
-      await connections.delete(userId, connectionId);
+      const connectedBefore = new Date(now() - LIMITS.connectGraceSeconds * 1000).toISOString();
+      const outcome = await connections.delete(userId, connectionId, { connectedBefore });
+      if (outcome === 'kept') logger.info('Kept the row of a connection still in its handshake', { userId, connectionId });
     } catch (err) {
       // Not worth a retry of the batch: the row's TTL removes it anyway.
       logger.warn('Could not delete a gone connection', { userId, connectionId, error: err as Error });

@@ -152,7 +152,13 @@ describe('clients dropped without a close frame', () => {
       await db.send(
         new PutCommand({
           TableName: TABLES.connections.localName,
-          Item: { userId, connectionId, connectedAt: new Date().toISOString(), expiresAt: Math.floor(Date.now() / 1000) + 3600 },
+          // Connected a minute ago: past LIMITS.connectGraceSeconds, so a 410 means gone, not "still in its handshake".
+          Item: {
+            userId,
+            connectionId,
+            connectedAt: new Date(Date.now() - 60_000).toISOString(),
+            expiresAt: Math.floor(Date.now() / 1000) + 3600,
+          },
         }),
       );
     }

@@ -58,7 +58,7 @@ const silent = { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() };
 function storeWith(connectionIds: string[]) {
   return {
     listConnectionIds: vi.fn<ConnectionStore['listConnectionIds']>().mockResolvedValue(connectionIds),
-    delete: vi.fn<ConnectionStore['delete']>().mockResolvedValue(undefined),
+    delete: vi.fn<ConnectionStore['delete']>().mockResolvedValue('deleted'),
   };
 }
 
@@ -101,7 +101,7 @@ describe('broadcaster with the real @connections client', () => {
     const result = await broadcast(streamEvent([streamRecord({ eventName: 'INSERT', userId: 'user-a', task: task(), seq: 1 })]));
 
     expect(http.requests).toHaveLength(1);
-    expect(store.delete).toHaveBeenCalledWith('user-a', 'conn-gone');
+    expect(store.delete).toHaveBeenCalledWith('user-a', 'conn-gone', { connectedBefore: expect.any(String) });
     expect(result.batchItemFailures).toEqual([]);
   });
 });

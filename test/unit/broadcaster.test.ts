@@ -1,3 +1,4 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   ApiGatewayManagementApiClient,
   GoneException,
@@ -185,22 +186,47 @@ describe('broadcaster', () => {
     expect(overlapped).toBe(false);
   });
 
-  it('deletes a connection that answers 410 Gone and still posts to the others', async () => {
+  it('deletes a connection that answers 410 Gone, unless it may still be in its handshake, and still posts to the others', async () => {
     givenConnections({ 'user-a': ['a-1', 'a-2', 'a-3'], 'user-b': ['b-1'] });
     api.on(PostToConnectionCommand).resolves({});
     api.on(PostToConnectionCommand, { ConnectionId: 'a-2' }).rejects(gone());
+    const before = Date.now();
 
     const result = await handler(streamEvent([insert('user-a', 1), insert('user-b', 2)]), context);
 
     expect(result.batchItemFailures).toEqual([]);
-    expect(ddb.commandCalls(DeleteCommand).map((call) => call.args[0].input)).toEqual([
-      { TableName: 'connections-test', Key: { userId: 'user-a', connectionId: 'a-2' } },
+    const deletes = ddb.commandCalls(DeleteCommand).map((call) => call.args[0].input);
+    expect(deletes).toEqual([
+      {
+        TableName: 'connections-test',
+        Key: { userId: 'user-a', connectionId: 'a-2' },
+        ConditionExpression: 'attribute_not_exists(#connectedAt) OR #connectedAt < :before',
+        ExpressionAttributeNames: { '#connectedAt': 'connectedAt' },
+        ExpressionAttributeValues: { ':before': expect.any(String) },
+      },
     ]);
+    // Only rows that connected more than the handshake's longest duration ago.
+    const cutoff = Date.parse(deletes[0]!.ExpressionAttributeValues![':before'] as string);
+    expect(before - cutoff).toBeGreaterThanOrEqual(LIMITS.connectGraceSeconds * 1000 - 5);
+    expect(Date.now() - cutoff).toBeLessThanOrEqual(LIMITS.connectGraceSeconds * 1000 + 5_000);
     expect(
       posts()
         .map((post) => post.connectionId)
         .sort(),
     ).toEqual(['a-1', 'a-2', 'a-3', 'b-1']);
+  });
+
+  it('keeps the row of a connection younger than the handshake grace (the condition fails), without failing the batch', async () => {
+    givenConnections({ 'user-a': ['a-1'] });
+    ddb
+      .on(DeleteCommand)
+      .rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+    api.on(PostToConnectionCommand).rejects(gone());
+
+    const result = await handler(streamEvent([insert('user-a', 1)]), context);
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(ddb.commandCalls(DeleteCommand)).toHaveLength(1);
   });
 
   it('does not fail the batch when a gone connection cannot be deleted (its TTL removes it)', async () => {

@@ -32,7 +32,7 @@ describe('broadcaster metrics', () => {
     const broadcast = createBroadcaster({
       connections: {
         listConnectionIds: async (userId) => (userId === 'user-a' ? ['a1', 'a2', 'a-gone'] : ['b1']),
-        delete: async () => undefined,
+        delete: async () => 'deleted' as const,
       },
       notifier: {
         post: async (connectionId) =>
