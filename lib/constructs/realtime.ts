@@ -284,6 +284,15 @@ export class Realtime extends Construct {
         evaluationPeriods: 1,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
+      new cloudwatch.Alarm(this, 'PresenceErrorsAlarm', {
+        alarmDescription:
+          'The presence function failed invocations: device counts on the dashboards may be stale until the next connect or disconnect.',
+        metric: presence.function.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
       new cloudwatch.Alarm(this, 'BroadcasterIteratorAgeAlarm', {
         alarmDescription: 'Task events reach clients more than a minute late: the broadcaster is falling behind the stream.',
         metric: broadcaster.function.metric('IteratorAge', {
