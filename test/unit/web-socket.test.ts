@@ -2,7 +2,15 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ServerFrame } from '../../lambdas/contract.js';
 import { LIMITS } from '../../lib/definitions.js';
-import { BACKOFF_CAP_MS, backoffDelay, HEARTBEAT_MS, PLANNED_RECONNECT_MS, PONG_TIMEOUT_MS } from '../../web/src/sync/backoff.js';
+import {
+  BACKOFF_CAP_MS,
+  backoffDelay,
+  HEARTBEAT_MS,
+  MIN_TOKEN_RECONNECT_GAP_MS,
+  PLANNED_RECONNECT_MS,
+  PONG_TIMEOUT_MS,
+  TOKEN_RECONNECT_MARGIN_MS,
+} from '../../web/src/sync/backoff.js';
 import type { NetworkStatus } from '../../web/src/sync/network.js';
 import { LiveSocket, socketUrl, type ConnectionStatus, type SocketLike } from '../../web/src/sync/socket.js';
 
@@ -337,5 +345,229 @@ describe('LiveSocket', () => {
     await vi.advanceTimersByTimeAsync(60_000);
     expect(sockets).toHaveLength(1);
     expect(sockets[0]!.closed?.code).toBe(1000);
+  });
+});
+
+/** A JWT as the client reads it (never verified there): `exp` in epoch seconds. */
+function jwt(n: number, expiresAtMs: number): string {
+  const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  return `${part({ alg: 'RS256' })}.${part({ sub: 'u', n, exp: Math.floor(expiresAtMs / 1000) })}.sig`;
+}
+
+const tokenNumber = (socket: FakeSocket) => {
+  const token = decodeURIComponent(new URL(socket.url).searchParams.get('token')!);
+  return (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { n: number }).n;
+};
+
+/**
+ * An auth layer as web/src/auth/*.ts behaves: the stored token until it is
+ * within `renewMarginMs` of its expiry (or a forced refresh), then a new one
+ * living `lifetimeMs`. `calls` records each call's forceRefresh.
+ */
+function tokenAuth(lifetimeMs: number, renewMarginMs = 60_000) {
+  let n = 0;
+  let current = { token: jwt(++n, Date.now() + lifetimeMs), exp: Date.now() + lifetimeMs };
+  const calls: boolean[] = [];
+  return {
+    calls,
+    /** Tokens issued so far. */
+    issued: () => n,
+    /** The stored token, as another tab might have left it. */
+    set(lifetime: number) {
+      current = { token: jwt(++n, Date.now() + lifetime), exp: Date.now() + lifetime };
+    },
+    async getToken(forceRefresh = false): Promise<string> {
+      calls.push(forceRefresh);
+      if (forceRefresh || current.exp - Date.now() <= renewMarginMs) {
+        current = { token: jwt(++n, Date.now() + lifetimeMs), exp: Date.now() + lifetimeMs };
+      }
+      return current.token;
+    },
+  };
+}
+
+function setupWithAuth(auth: ReturnType<typeof tokenAuth>, opts: { heartbeatMs?: number } = {}) {
+  const sockets: FakeSocket[] = [];
+  const createdAt: number[] = [];
+  const statuses: ConnectionStatus[] = [];
+  const frames: ServerFrame[] = [];
+  const onConnected = vi.fn();
+  const live = new LiveSocket({
+    wsUrl: 'ws://127.0.0.1:3002/local',
+    getToken: (force) => auth.getToken(force),
+    onStatus: (s) => statuses.push(s),
+    onFrame: (f) => frames.push(f),
+    onConnected,
+    createSocket: (url) => {
+      const s = new FakeSocket(url);
+      sockets.push(s);
+      createdAt.push(Date.now());
+      // The gateway accepts the handshake a moment later.
+      queueMicrotask(() => s.open());
+      return s;
+    },
+    network: fakeNetwork(true),
+    random: () => 0.5,
+    heartbeatMs: opts.heartbeatMs,
+  });
+  return { live, sockets, createdAt, statuses, frames, onConnected };
+}
+
+const TOKEN_EXPIRED = { type: 'ERROR', code: 'TOKEN_EXPIRED', message: 'The token expired; connect again with a new one' };
+
+describe('LiveSocket and the token’s expiry', () => {
+  // Whole seconds, as a JWT's `exp` is.
+  beforeEach(() => {
+    vi.setSystemTime(Date.parse('2026-11-27T10:00:00.000Z'));
+  });
+
+  it('reconnects at once with a fresh token on ERROR TOKEN_EXPIRED, without the backoff delay, and resyncs', async () => {
+    // The server's clock is ahead of ours: here the token still looks valid for an hour.
+    const auth = tokenAuth(3600_000);
+    const { live, sockets, statuses, frames, onConnected } = setupWithAuth(auth);
+    live.start();
+    await settle();
+    expect(sockets).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(10 * 60_000);
+
+    sockets[0]!.receive(TOKEN_EXPIRED);
+    await settle();
+
+    expect(sockets[0]!.closed).toEqual({ code: 1000, reason: 'token expired' });
+    expect(sockets).toHaveLength(2);
+    // getToken handed back the refused token (it looks valid here), so a forced refresh followed.
+    expect(auth.calls).toEqual([false, false, true]);
+    expect(tokenNumber(sockets[1]!)).toBe(2);
+    expect(statuses).toEqual(['live', 'reconnecting', 'live']);
+    expect(onConnected).toHaveBeenCalledTimes(2);
+    // The app sees the frame too (the engine must not take it for a refused sync token).
+    expect(frames.filter((f) => f.type === 'ERROR')).toEqual([TOKEN_EXPIRED]);
+    // The server's close that follows the frame changes nothing.
+    sockets[0]!.drop(1000);
+    await vi.advanceTimersByTimeAsync(BACKOFF_CAP_MS);
+    expect(sockets).toHaveLength(2);
+  });
+
+  it('does not force a refresh when the auth layer already renewed the token', async () => {
+    const auth = tokenAuth(3600_000);
+    const { live, sockets } = setupWithAuth(auth);
+    live.start();
+    await settle();
+    await vi.advanceTimersByTimeAsync(10 * 60_000);
+    auth.set(3600_000); // another tab renewed it meanwhile
+
+    sockets[0]!.receive(TOKEN_EXPIRED);
+    await settle();
+
+    expect(auth.calls).toEqual([false, false]);
+    expect(tokenNumber(sockets[1]!)).toBe(2);
+  });
+
+  it('reconnects TOKEN_RECONNECT_MARGIN_MS before the token expires, with a new token, when that is before the planned reconnect', async () => {
+    const auth = tokenAuth(30 * 60_000);
+    const { live, sockets, onConnected } = setupWithAuth(auth);
+    live.start();
+    await settle();
+
+    await vi.advanceTimersByTimeAsync(30 * 60_000 - TOKEN_RECONNECT_MARGIN_MS - 1);
+    expect(sockets).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    await settle();
+
+    expect(sockets[0]!.closed).toEqual({ code: 1000, reason: 'token expiring' });
+    expect(sockets).toHaveLength(2);
+    expect(tokenNumber(sockets[1]!)).toBe(2);
+    expect(onConnected).toHaveBeenCalledTimes(2);
+    // And again before the second token expires.
+    await vi.advanceTimersByTimeAsync(30 * 60_000 - TOKEN_RECONNECT_MARGIN_MS);
+    await settle();
+    expect(sockets).toHaveLength(3);
+    expect(tokenNumber(sockets[2]!)).toBe(3);
+  });
+
+  it('forces a refresh when the auth layer would hand back a token about to expire', async () => {
+    // An auth layer that renews only 10 s before expiry: at our reconnect its token has 60 s left.
+    const auth = tokenAuth(30 * 60_000, 10_000);
+    const { live, sockets } = setupWithAuth(auth);
+    live.start();
+    await settle();
+
+    await vi.advanceTimersByTimeAsync(30 * 60_000 - TOKEN_RECONNECT_MARGIN_MS);
+    await settle();
+
+    expect(auth.calls).toEqual([false, false, true]);
+    expect(tokenNumber(sockets[1]!)).toBe(2);
+  });
+
+  it('keeps the planned reconnect at 1 h 50 min for a token that outlives it', async () => {
+    const auth = tokenAuth(24 * 3600_000);
+    const { live, sockets } = setupWithAuth(auth);
+    live.start();
+    await settle();
+
+    await vi.advanceTimersByTimeAsync(PLANNED_RECONNECT_MS - 1);
+    expect(sockets).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    await settle();
+
+    expect(sockets[0]!.closed).toEqual({ code: 1000, reason: 'planned reconnect' });
+    expect(tokenNumber(sockets[1]!)).toBe(1);
+  });
+
+  it('never reconnects in a loop with a very short-lived token: at least MIN_TOKEN_RECONNECT_GAP_MS apart, the gap growing', async () => {
+    // Every token lives 2 s, shorter than the margin: each one "expires soon" as soon as it is issued.
+    const auth = tokenAuth(2_000);
+    const { live, sockets, createdAt: openedAt } = setupWithAuth(auth);
+    live.start();
+    for (let i = 0; i < 3600 && openedAt.length < 8; i++) await vi.advanceTimersByTimeAsync(1_000);
+    const gaps = openedAt.slice(1).map((t, i) => t - openedAt[i]!);
+
+    expect(gaps.length).toBeGreaterThan(3);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(MIN_TOKEN_RECONNECT_GAP_MS);
+    expect(gaps).toEqual([5, 10, 20, 40, 80, 160, 160].map((s) => s * 1000));
+    // One token per connection (the auth layer renews them), no forced refresh on top.
+    expect(auth.issued()).toBe(sockets.length + 1);
+  });
+
+  it('waits out the gap when the server says TOKEN_EXPIRED right after a connect, instead of looping', async () => {
+    const auth = tokenAuth(3600_000);
+    const { live, sockets, statuses } = setupWithAuth(auth);
+    live.start();
+    await settle();
+    await vi.advanceTimersByTimeAsync(10 * 60_000);
+    sockets[0]!.receive(TOKEN_EXPIRED);
+    await settle();
+    expect(sockets).toHaveLength(2);
+    // From now on the server refuses every token as soon as the client speaks (its clock runs hours ahead).
+    sockets[1]!.receive(TOKEN_EXPIRED);
+    await settle();
+    expect(sockets).toHaveLength(2);
+    expect(statuses.at(-1)).toBe('reconnecting');
+
+    await vi.advanceTimersByTimeAsync(MIN_TOKEN_RECONNECT_GAP_MS - 1);
+    expect(sockets).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
+    await settle();
+    expect(sockets).toHaveLength(3);
+    expect(statuses.at(-1)).toBe('live');
+
+    sockets[2]!.receive(TOKEN_EXPIRED);
+    await vi.advanceTimersByTimeAsync(2 * MIN_TOKEN_RECONNECT_GAP_MS - 1);
+    expect(sockets).toHaveLength(3);
+    await vi.advanceTimersByTimeAsync(1);
+    await settle();
+    expect(sockets).toHaveLength(4);
+  });
+
+  it('stops for good on stop(), even with a token reconnect pending', async () => {
+    const auth = tokenAuth(3600_000);
+    const { live, sockets } = setupWithAuth(auth);
+    live.start();
+    await settle();
+    sockets[0]!.receive(TOKEN_EXPIRED);
+    live.stop();
+    await vi.advanceTimersByTimeAsync(3 * 3600_000);
+    expect(sockets.length).toBeLessThanOrEqual(2);
+    expect(sockets.every((s) => s.closed?.code === 1000)).toBe(true);
   });
 });

@@ -30,3 +30,18 @@ export const PONG_TIMEOUT_MS = 20_000;
  * terms 10 minutes before that instead of losing events in the cut.
  */
 export const PLANNED_RECONNECT_MS = (LIMITS.wsMaxConnectionSeconds - 600) * 1000;
+
+/**
+ * Reconnect this long before the connection's token expires (its `exp`): the
+ * server stops posting events to a connection whose token expired and closes
+ * it at its next message (docs/design.md, "WebSocket"). The auth layers renew
+ * a token this close to its expiry (local: 60 s, Cognito: 5 min).
+ */
+export const TOKEN_RECONNECT_MARGIN_MS = 60_000;
+
+/**
+ * Reconnects caused by the token (its expiry coming, or the server's
+ * TOKEN_EXPIRED) come at most this often: with a token shorter-lived than the
+ * margin, or a server whose clock runs ahead, they must not become a loop.
+ */
+export const MIN_TOKEN_RECONNECT_GAP_MS = 5_000;

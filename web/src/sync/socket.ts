@@ -1,5 +1,13 @@
 import type { ClientMessage, ServerFrame } from '../../../lambdas/contract.js';
-import { backoffDelay, HEARTBEAT_MS, PLANNED_RECONNECT_MS, PONG_TIMEOUT_MS } from './backoff.js';
+import { decodeClaims } from '../auth/jwt.js';
+import {
+  backoffDelay,
+  HEARTBEAT_MS,
+  MIN_TOKEN_RECONNECT_GAP_MS,
+  PLANNED_RECONNECT_MS,
+  PONG_TIMEOUT_MS,
+  TOKEN_RECONNECT_MARGIN_MS,
+} from './backoff.js';
 import { browserNetwork, type NetworkStatus } from './network.js';
 
 export type ConnectionStatus = 'connecting' | 'live' | 'reconnecting' | 'offline';
@@ -16,8 +24,11 @@ export interface SocketLike {
 
 export interface LiveSocketOptions {
   wsUrl: string;
-  /** A valid token for the handshake's `?token=`; null when signed out. */
-  getToken(): Promise<string | null>;
+  /**
+   * A valid token for the handshake's `?token=`; null when signed out.
+   * `forceRefresh`: a new one even if the stored one looks valid (the server said it expired).
+   */
+  getToken(forceRefresh?: boolean): Promise<string | null>;
   onStatus(status: ConnectionStatus): void;
   onFrame(frame: ServerFrame): void;
   /** After every open, first or re-: the place to resync with `GET /tasks`. */
@@ -31,6 +42,8 @@ export interface LiveSocketOptions {
   heartbeatMs?: number;
   /** The sync token a ping carries as `since`, so PONG says whether changes were missed. */
   pingSince?(): string | null;
+  /** Epoch milliseconds; default Date.now. */
+  now?(): number;
 }
 
 export function socketUrl(wsUrl: string, token: string): string {
@@ -43,6 +56,14 @@ export function socketUrl(wsUrl: string, token: string): string {
  * which also asks whether changes were missed: `since`, PONG `behind`),
  * the 2-hour maximum duration (planned reconnect), drops (backoff with full
  * jitter) and going offline (wait for the `online` event).
+ *
+ * A connection never outlives its token: it is replaced TOKEN_RECONNECT_MARGIN_MS
+ * before the token's `exp` (or at the planned reconnect, whichever comes
+ * first), and at once, with a fresh token, when the server answers a message
+ * with ERROR TOKEN_EXPIRED (a clock behind the server's, a laptop that slept
+ * through the planned time). Reconnects the token causes are at least
+ * MIN_TOKEN_RECONNECT_GAP_MS apart (doubling while they keep coming that
+ * fast), so a very short-lived token or a skewed clock cannot make a loop.
  */
 export class LiveSocket {
   private ws: SocketLike | null = null;
@@ -55,6 +76,14 @@ export class LiveSocket {
   private timers: Partial<Record<'reconnect' | 'heartbeat' | 'pong' | 'planned', ReturnType<typeof setTimeout>>> = {};
   private unsubscribe: (() => void) | null = null;
   private readonly network: NetworkStatus;
+  /** The open connection's token, and when it opened (epoch ms). */
+  private connected: { token: string; at: number } | null = null;
+  /** A token the server called expired: the next open asks for a new one even if it looks valid here. */
+  private expiredToken: string | null = null;
+  /** The token of the latest connection that opened. */
+  private lastToken: string | null = null;
+  /** Token reconnects in a row that the gap held back (the token alone would have been sooner): widens the gap. */
+  private heldTokenReconnects = 0;
 
   constructor(private readonly options: LiveSocketOptions) {
     this.network = options.network ?? browserNetwork();
@@ -98,6 +127,15 @@ export class LiveSocket {
     let token: string | null;
     try {
       token = await this.options.getToken();
+      // The token the server just refused, or the one we are replacing because it is about to expire
+      // (an auth layer that renews later than we reconnect): ask for a new one.
+      const stale =
+        token !== null &&
+        (token === this.expiredToken || (token === this.lastToken && this.expiresWithin(token, TOKEN_RECONNECT_MARGIN_MS)));
+      if (stale) {
+        if (gen !== this.generation || this.stopped) return;
+        token = await this.options.getToken(true);
+      }
     } catch {
       if (gen === this.generation) this.scheduleReconnect();
       return;
@@ -118,14 +156,18 @@ export class LiveSocket {
       return;
     }
     this.ws = ws;
+    const connectToken = token;
     ws.onopen = () => {
       if (ws !== this.ws) return;
       this.attempt = 0;
       this.wasLive = true;
+      this.connected = { token: connectToken, at: this.now() };
+      this.lastToken = connectToken;
+      if (connectToken !== this.expiredToken) this.expiredToken = null;
       this.setStatus('live');
       this.send({ action: 'hello' });
       this.scheduleHeartbeat();
-      this.timers.planned = setTimeout(() => this.plannedReconnect(), PLANNED_RECONNECT_MS);
+      this.schedulePlanned(connectToken);
       this.options.onConnected();
     };
     ws.onmessage = (ev) => {
@@ -133,13 +175,17 @@ export class LiveSocket {
       clearTimeout(this.timers.pong);
       this.timers.pong = undefined;
       const frame = parseFrame(ev.data);
-      if (frame) this.options.onFrame(frame);
+      if (!frame) return;
+      this.options.onFrame(frame);
+      // The server closes the connection after this frame: do not wait for the close, nor back off.
+      if (ws === this.ws && frame.type === 'ERROR' && frame.code === 'TOKEN_EXPIRED') this.tokenExpired();
     };
     // A failed handshake (401/403 from the authorizer) shows up as error + close 1006.
     ws.onerror = () => undefined;
     ws.onclose = () => {
       if (ws !== this.ws) return;
       this.ws = null;
+      this.connected = null;
       this.clearTimers();
       if (this.stopped) return;
       if (!this.network.online()) this.setStatus('offline');
@@ -166,10 +212,70 @@ export class LiveSocket {
     }, this.options.heartbeatMs ?? HEARTBEAT_MS);
   }
 
-  /** Before API Gateway's 2-hour cut: a fresh connection now, resynced like any other. */
-  private plannedReconnect(): void {
+  /**
+   * The planned reconnect: before API Gateway's 2-hour cut, or before the
+   * token expires if that is sooner, but not sooner than the token-reconnect gap.
+   */
+  private schedulePlanned(token: string): void {
+    const exp = tokenExpiry(token);
+    const beforeExpiry = exp === null ? Number.POSITIVE_INFINITY : exp - TOKEN_RECONNECT_MARGIN_MS - this.now();
+    if (beforeExpiry >= PLANNED_RECONNECT_MS) {
+      this.timers.planned = setTimeout(() => this.plannedReconnect('planned reconnect'), PLANNED_RECONNECT_MS);
+    } else {
+      const gap = this.tokenGap();
+      const held = beforeExpiry < gap;
+      this.timers.planned = setTimeout(
+        () => {
+          this.heldTokenReconnects = held ? this.heldTokenReconnects + 1 : 0;
+          this.plannedReconnect('token expiring');
+        },
+        Math.max(gap, beforeExpiry),
+      );
+    }
+  }
+
+  /** A fresh connection now, resynced like any other. */
+  private plannedReconnect(reason: string): void {
     this.attempt = 0;
-    this.reconnectNow('planned reconnect');
+    this.reconnectNow(reason);
+  }
+
+  /**
+   * ERROR TOKEN_EXPIRED: a new connection with a new token at once (the
+   * onConnected catch-up brings what the server stopped sending), or once
+   * the token-reconnect gap since this connection opened has passed.
+   */
+  private tokenExpired(): void {
+    const openedAt = this.connected?.at ?? this.now();
+    this.expiredToken = this.connected?.token ?? null;
+    const wait = openedAt + this.tokenGap() - this.now();
+    this.heldTokenReconnects = wait > 0 ? this.heldTokenReconnects + 1 : 0;
+    this.attempt = 0;
+    if (wait <= 0) {
+      this.reconnectNow('token expired');
+      return;
+    }
+    this.drop(1000, 'token expired');
+    if (!this.network.online()) {
+      this.setStatus('offline');
+      return;
+    }
+    this.setStatus('reconnecting');
+    this.timers.reconnect = setTimeout(() => void this.open(), wait);
+  }
+
+  /** The least time from an open to a token reconnect: the floor, doubled for each held-back one in a row (at most 32×). */
+  private tokenGap(): number {
+    return MIN_TOKEN_RECONNECT_GAP_MS * 2 ** Math.min(this.heldTokenReconnects, 5);
+  }
+
+  private expiresWithin(token: string, ms: number): boolean {
+    const exp = tokenExpiry(token);
+    return exp !== null && exp - this.now() <= ms;
+  }
+
+  private now(): number {
+    return this.options.now?.() ?? Date.now();
   }
 
   private reconnectNow(reason: string): void {
@@ -197,6 +303,7 @@ export class LiveSocket {
     this.clearTimers();
     const ws = this.ws;
     this.ws = null;
+    this.connected = null;
     if (ws) {
       try {
         ws.close(code, reason);
@@ -215,6 +322,16 @@ export class LiveSocket {
     if (this.status === status) return;
     this.status = status;
     this.options.onStatus(status);
+  }
+}
+
+/** The token's `exp` in epoch ms; null when it is not a JWT with one (the server decides then). */
+function tokenExpiry(token: string): number | null {
+  try {
+    const { exp } = decodeClaims(token);
+    return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : null;
+  } catch {
+    return null;
   }
 }
 
