@@ -1042,3 +1042,77 @@ describe('SyncEngine reload with many cached tasks', () => {
     expect(reloaded.engine.getState().tasks.map((t) => t.id)).toEqual(ids);
   });
 });
+
+describe('SyncEngine: live devices and the token’s expiry', () => {
+  it('shows AUTH_SUCCESS’s device count, then each PRESENCE frame’s, and none while not live', async () => {
+    const server = new FakeServer();
+    const { engine, sockets, connect } = engineFor(server);
+    const devices = () => engine.getState().devices;
+    engine.start();
+    await connect();
+    expect(engine.getState().status).toBe('live');
+    expect(devices()).toBeNull();
+
+    sockets[0]!.receive({ type: 'AUTH_SUCCESS', userId: 'sub-alice', connectionId: 'c1', devices: 1 });
+    expect(devices()).toBe(1);
+    expect(engine.getState().connectionId).toBe('c1');
+    sockets[0]!.receive({ type: 'PRESENCE', devices: 3 });
+    expect(devices()).toBe(3);
+    // Absolute counts: the newest wins, also when lower (a device left) or repeated (at-least-once).
+    sockets[0]!.receive({ type: 'PRESENCE', devices: 2 });
+    sockets[0]!.receive({ type: 'PRESENCE', devices: 2 });
+    expect(devices()).toBe(2);
+    // Not counts: ignored.
+    for (const bad of [0, -1, 1.5, '4', null]) sockets[0]!.receive({ type: 'PRESENCE', devices: bad });
+    expect(devices()).toBe(2);
+
+    // The connection drops: no count until the next connection brings its own.
+    sockets[0]!.onclose?.({ code: 1006, reason: '' });
+    expect(engine.getState().status).toBe('reconnecting');
+    expect(devices()).toBeNull();
+    sockets[0]!.receive({ type: 'PRESENCE', devices: 5 }); // a late frame of the old connection
+    await vi.advanceTimersByTimeAsync(250);
+    await connect();
+    expect(devices()).toBeNull();
+    sockets[1]!.receive({ type: 'AUTH_SUCCESS', userId: 'sub-alice', connectionId: 'c2', devices: 2 });
+    expect(devices()).toBe(2);
+    engine.stop();
+  });
+
+  it('shows no device count while the browser is offline', async () => {
+    const server = new FakeServer();
+    const { engine, sockets, network, connect } = engineFor(server);
+    engine.start();
+    await connect();
+    sockets[0]!.receive({ type: 'AUTH_SUCCESS', userId: 'sub-alice', connectionId: 'c1', devices: 2 });
+    expect(engine.getState().devices).toBe(2);
+
+    network.set(false);
+
+    expect(engine.getState()).toMatchObject({ status: 'offline', devices: null });
+    engine.stop();
+  });
+
+  it('reconnects at once on TOKEN_EXPIRED and catches up from its sync token, without listing everything', async () => {
+    const server = new FakeServer();
+    server.put(task());
+    const { engine, sockets, connect, titles } = engineFor(server);
+    engine.start();
+    await connect();
+    await vi.advanceTimersByTimeAsync(60_000);
+    // Made while the server no longer posted to the expired connection: its event never came.
+    server.put(task({ id: B, title: 'made around the switch' }));
+    const from = server.calls.length;
+
+    sockets[0]!.receive({ type: 'ERROR', code: 'TOKEN_EXPIRED', message: 'The token expired' });
+    await flush();
+    expect(sockets).toHaveLength(2);
+    expect(engine.getState().status).toBe('reconnecting');
+    await connect();
+
+    expect(engine.getState().status).toBe('live');
+    expect(server.since(from)).toEqual(['GET /tasks/changes?since=t1']);
+    expect(titles()).toEqual(['Buy milk v1', 'made around the switch v1']);
+    expect(engine.getState().messages).toEqual([]);
+  });
+});

@@ -123,8 +123,10 @@ describe('TaskStore events', () => {
   it('ignores frames that carry no task change', () => {
     const store = new TaskStore();
     expect(store.applyFrame({ type: 'PONG' })).toBe(false);
-    expect(store.applyFrame({ type: 'AUTH_SUCCESS', userId: 'u', connectionId: 'c' })).toBe(false);
+    expect(store.applyFrame({ type: 'AUTH_SUCCESS', userId: 'u', connectionId: 'c', devices: 2 })).toBe(false);
+    expect(store.applyFrame({ type: 'PRESENCE', devices: 3 })).toBe(false);
     expect(store.applyFrame({ type: 'ERROR', code: 'BAD_REQUEST', message: 'x' })).toBe(false);
+    expect(store.applyFrame({ type: 'ERROR', code: 'TOKEN_EXPIRED', message: 'x' })).toBe(false);
   });
 
   it('lists tasks oldest first by ULID', () => {

@@ -51,6 +51,12 @@ export interface EngineState {
   messages: Message[];
   /** From AUTH_SUCCESS; handy when reading server logs. */
   connectionId: string | null;
+  /**
+   * On how many devices (open connections, this one included) the user is live:
+   * AUTH_SUCCESS's `devices`, then each PRESENCE frame's. Null while not live
+   * or before the connection's first count.
+   */
+  devices: number | null;
   save: SaveState;
   /** Only the newest tasks are read from IndexedDB yet (a reload's first screen): counts are not known. */
   partial: boolean;
@@ -59,7 +65,8 @@ export interface EngineState {
 export interface EngineOptions {
   api: Api;
   wsUrl: string;
-  getToken(): Promise<string | null>;
+  /** `forceRefresh`: the server said the token expired; a new one even if it looks valid. */
+  getToken(forceRefresh?: boolean): Promise<string | null>;
   /** The API refused even a fresh token, or there is none: the user must sign in. */
   onUnauthorized(): void;
   /** The user's `sub`; namespaces the outbox's lock (the database is the user's already). */
@@ -121,6 +128,7 @@ export class SyncEngine {
   private load: EngineState['load'];
   private loadError: string | null = null;
   private connectionId: string | null = null;
+  private devices: number | null = null;
   /** Bumped by stop(): answers of requests started before are ignored. */
   private generation = 0;
   private stopped = false;
@@ -166,7 +174,11 @@ export class SyncEngine {
       random: options.random,
       heartbeatMs: options.heartbeatMs,
       pingSince: () => this.syncToken,
-      onStatus: () => this.changed(),
+      onStatus: (status) => {
+        // A count belongs to the connection it came on; the next one brings its own.
+        if (status !== 'live') this.devices = null;
+        this.changed();
+      },
       onFrame: (frame) => this.onFrame(frame),
       onConnected: () => {
         // Only the changes since the token (or everything, the first time).
@@ -584,7 +596,17 @@ export class SyncEngine {
   private onFrame(frame: ServerFrame): void {
     if (frame.type === 'AUTH_SUCCESS') {
       this.connectionId = frame.connectionId;
+      this.devices = deviceCount(frame.devices) ?? this.devices;
       this.changed();
+      return;
+    }
+    if (frame.type === 'PRESENCE') {
+      // Absolute counts, at least once and possibly late: the newest frame wins.
+      const devices = deviceCount(frame.devices);
+      if (devices !== null && devices !== this.devices) {
+        this.devices = devices;
+        this.changed();
+      }
       return;
     }
     if (frame.type === 'PONG') {
@@ -593,8 +615,11 @@ export class SyncEngine {
       return;
     }
     if (frame.type === 'ERROR') {
-      // The only message we send that the server can refuse is a ping whose `since` it cannot
-      // read: the pull then answers 400 and the catch-up lists everything, with a new token.
+      // TOKEN_EXPIRED: the socket reconnects with a fresh token, and that connection's catch-up
+      // follows; the sync token is fine.
+      if (frame.code === 'TOKEN_EXPIRED') return;
+      // Otherwise the only message we send that the server can refuse is a ping whose `since` it
+      // cannot read: the pull then answers 400 and the catch-up lists everything, with a new token.
       if (this.syncToken !== null) void this.catchUp();
       return;
     }
@@ -747,18 +772,25 @@ export class SyncEngine {
         )[0] ?? null;
       conflicts.push({ taskId: op.taskId, theirs, mine: mine && stripView(mine) });
     }
+    const status = this.options.network.online() ? this.socket.currentStatus : 'offline';
     return {
       tasks: applyOps(serverTasks, ops),
-      status: this.options.network.online() ? this.socket.currentStatus : 'offline',
+      status,
       load: this.load,
       loadError: this.loadError,
       conflicts,
       messages: this.messages,
       connectionId: this.connectionId,
+      devices: status === 'live' ? this.devices : null,
       save: this.save,
       partial: this.partial,
     };
   }
+}
+
+/** A server's device count, if it is one (a positive integer: this connection is one of them). */
+function deviceCount(value: unknown): number | null {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1 ? value : null;
 }
 
 /** A failed send's reason in words. */

@@ -55,7 +55,7 @@ export function Dashboard({
     const engine = new SyncEngine({
       api: createApi({ apiUrl: config.apiUrl, auth }),
       wsUrl: config.wsUrl,
-      getToken: () => auth.getToken(),
+      getToken: (forceRefresh) => auth.getToken(forceRefresh),
       onUnauthorized: () => auth.expire('Your session expired. Please sign in again.'),
       userKey: session.sub,
       db,
@@ -354,7 +354,7 @@ export function Dashboard({
     <>
       <header class="top">
         <h1>Tasks</h1>
-        <StatusBadge status={state.status} connectionId={state.connectionId} save={state.save} />
+        <StatusBadge status={state.status} connectionId={state.connectionId} devices={state.devices} save={state.save} />
         <p class="user">
           <span class="visually-hidden">Signed in as </span>
           <strong data-testid="user-name">{session.name || session.sub}</strong>
