@@ -559,6 +559,43 @@ describe('LiveSocket and the token’s expiry', () => {
     expect(sockets).toHaveLength(4);
   });
 
+  it('asks for a new token after two failed handshakes with the same one (expired by the server’s clock, not ours)', async () => {
+    const auth = tokenAuth(3600_000);
+    const sockets: FakeSocket[] = [];
+    const live = new LiveSocket({
+      wsUrl: 'ws://127.0.0.1:3002/local',
+      getToken: (force) => auth.getToken(force),
+      onStatus: () => undefined,
+      onFrame: () => undefined,
+      onConnected: () => undefined,
+      createSocket: (url) => {
+        const s = new FakeSocket(url);
+        sockets.push(s);
+        return s;
+      },
+      network: fakeNetwork(true),
+      random: () => 0.5,
+    });
+    live.start();
+    await settle();
+    sockets[0]!.open();
+    sockets[0]!.drop(); // a network blip
+
+    // The authorizer refuses the token (the handshake fails with 401: error, then close 1006).
+    await vi.advanceTimersByTimeAsync(BACKOFF_CAP_MS);
+    sockets[1]!.drop();
+    await vi.advanceTimersByTimeAsync(BACKOFF_CAP_MS);
+    expect(tokenNumber(sockets[2]!)).toBe(1);
+    sockets[2]!.drop();
+    await vi.advanceTimersByTimeAsync(BACKOFF_CAP_MS);
+
+    expect(auth.calls.at(-1)).toBe(true);
+    expect(tokenNumber(sockets[3]!)).toBe(2);
+    sockets[3]!.open();
+    expect(live.currentStatus).toBe('live');
+    live.stop();
+  });
+
   it('stops for good on stop(), even with a token reconnect pending', async () => {
     const auth = tokenAuth(3600_000);
     const { live, sockets } = setupWithAuth(auth);

@@ -82,6 +82,8 @@ export class LiveSocket {
   private expiredToken: string | null = null;
   /** The token of the latest connection that opened. */
   private lastToken: string | null = null;
+  /** Handshakes in a row that failed with this token (the authorizer's 401 looks like any drop). */
+  private failedHandshakes: { token: string; count: number } | null = null;
   /** Token reconnects in a row that the gap held back (the token alone would have been sooner): widens the gap. */
   private heldTokenReconnects = 0;
 
@@ -127,11 +129,14 @@ export class LiveSocket {
     let token: string | null;
     try {
       token = await this.options.getToken();
-      // The token the server just refused, or the one we are replacing because it is about to expire
-      // (an auth layer that renews later than we reconnect): ask for a new one.
+      // The token the server just refused, the one we are replacing because it is about to expire
+      // (an auth layer that renews later than we reconnect), or one whose handshake failed twice
+      // (expired by the server's clock, though not by ours): ask for a new one.
       const stale =
         token !== null &&
-        (token === this.expiredToken || (token === this.lastToken && this.expiresWithin(token, TOKEN_RECONNECT_MARGIN_MS)));
+        (token === this.expiredToken ||
+          (token === this.lastToken && this.expiresWithin(token, TOKEN_RECONNECT_MARGIN_MS)) ||
+          (token === this.failedHandshakes?.token && this.failedHandshakes.count >= 2));
       if (stale) {
         if (gen !== this.generation || this.stopped) return;
         token = await this.options.getToken(true);
@@ -163,6 +168,7 @@ export class LiveSocket {
       this.wasLive = true;
       this.connected = { token: connectToken, at: this.now() };
       this.lastToken = connectToken;
+      this.failedHandshakes = null;
       if (connectToken !== this.expiredToken) this.expiredToken = null;
       this.setStatus('live');
       this.send({ action: 'hello' });
@@ -185,6 +191,10 @@ export class LiveSocket {
     ws.onclose = () => {
       if (ws !== this.ws) return;
       this.ws = null;
+      if (this.connected === null) {
+        const count = this.failedHandshakes?.token === connectToken ? this.failedHandshakes.count + 1 : 1;
+        this.failedHandshakes = { token: connectToken, count };
+      }
       this.connected = null;
       this.clearTimers();
       if (this.stopped) return;
