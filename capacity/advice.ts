@@ -87,6 +87,13 @@ function forLimit(l: LimitUse, p: Profile, peak: Traffic, q: QuotaValues): strin
       }
       return `parallelizationFactor ${q.esmParallelizationFactorMax} is not enough (${l.demand.toFixed(1)} batches in flight per shard): give the broadcaster more memory (1,769 MB is one full vCPU; now ${FUNCTIONS.broadcaster.memoryMb} MB) and more posts in flight (LIMITS.postConcurrency) to shorten batches, or fan posts out through SQS.`;
     }
+    case 'streamPresence': {
+      const pf = parallelizationFactorFor(l.demand);
+      if (pf <= q.esmParallelizationFactorMax) {
+        return `Set parallelizationFactor to ${pf} on the presence function's event source mapping (PRESENCE_MAPPING.parallelizationFactor, lib/definitions.ts; one user's records stay in order): one Connections stream shard keeps ${l.demand.toFixed(2)} batches in flight (${l.detail}), and records older than PRESENCE_MAPPING.maxRecordAgeSeconds are dropped, leaving counts stale.`;
+      }
+      return `parallelizationFactor ${q.esmParallelizationFactorMax} is not enough for presence (${l.demand.toFixed(1)} batches in flight per shard): give it more memory (now ${FUNCTIONS.presence.memoryMb} MB) and more posts in flight (LIMITS.postConcurrency), or send PRESENCE less often (coalesce a user's connects and disconnects).`;
+    }
     case 'cognitoAuth':
       return `Request Cognito's UserAuthentication rate of at least ${ask(l.demand)}/s, or lengthen the ID token validity (up to 24 h): open dashboards refresh once per token lifetime, so refreshes fall in proportion.`;
   }

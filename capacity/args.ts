@@ -57,6 +57,12 @@ const PROFILE_OPTIONS: Record<string, NumberSpec> = {
     max: QUOTAS.esmParallelizationFactorMax.value,
     integer: true,
   },
+  'presence-parallelization-factor': {
+    key: 'presenceParallelizationFactor',
+    min: 1,
+    max: QUOTAS.esmParallelizationFactorMax.value,
+    integer: true,
+  },
   'log-bytes-per-invocation': { key: 'logBytesPerInvocation', min: 0, max: 1e6 },
 };
 

@@ -78,7 +78,9 @@ export function monthlyCost(p: Profile, u: Units, average: Traffic): MonthlyCost
   lines['dynamodb.writes'] = writes;
   lines['dynamodb.reads'] = reads;
   lines['dynamodb.storage'] = storage;
-  lines['dynamodb.streamReads'] = 0; // GetRecords by a Lambda trigger is free (PRICES.dynamoStreamReadByLambda)
+  // GetRecords by a Lambda trigger is free (PRICES.dynamoStreamReadByLambda): the broadcaster's on the Tasks
+  // stream and presence's on the Connections stream.
+  lines['dynamodb.streamReads'] = 0;
 
   const cognito = Math.max(0, average.users - EXTRA_PRICES.cognitoFreeMau) * EXTRA_PRICES.cognitoEssentialsPerMau;
   lines['cognito.mau'] = cognito;

@@ -59,6 +59,7 @@ export function formatProfile(r: Report): string {
     `token refresh every ${p.tokenRefreshMinutes} min`,
     `user burst ${p.userBurstWritesPerSecond} writes/s`,
     `parallelizationFactor ${p.parallelizationFactor}`,
+    `presence parallelizationFactor ${p.presenceParallelizationFactor}`,
   ].join(' · ');
 }
 
@@ -84,6 +85,7 @@ export function formatReport(r: Report): string {
       ['WebSocket connects', ...scales.map((s) => count(s.peak.rate.connects))],
       ['pings', ...scales.map((s) => count(s.peak.rate.pings))],
       ['@connections posts', ...scales.map((s) => count(s.peak.rate.posts))],
+      ['  of which PRESENCE', ...scales.map((s) => count(s.peak.rate.presencePosts))],
       ['HTTP requests', ...scales.map((s) => count(s.peak.rate.httpRequests))],
       ['token refreshes', ...scales.map((s) => count(s.peak.rate.tokenRefreshes))],
     ]),

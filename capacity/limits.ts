@@ -1,7 +1,7 @@
 import type { FunctionName } from '../lib/definitions.js';
 import type { Profile } from './profile.js';
 import type { QuotaId, QuotaValues } from './quotas.js';
-import type { TableName, Traffic } from './traffic.js';
+import type { StreamLoad, TableName, Traffic } from './traffic.js';
 
 /**
  * How much of each AWS limit the peak hour uses. One entry per limit that
@@ -19,6 +19,7 @@ export const LIMIT_IDS = [
   'dynamoUserPartition',
   'streamShard',
   'streamBroadcaster',
+  'streamPresence',
   'cognitoAuth',
 ] as const;
 
@@ -34,6 +35,7 @@ export const LIMIT_NAMES: Record<LimitId, string> = {
   dynamoUserPartition: 'DynamoDB one user\u2019s partition',
   streamShard: 'Stream shard records/s',
   streamBroadcaster: 'Stream → broadcaster (ESM)',
+  streamPresence: 'Stream → presence (ESM)',
   cognitoAuth: 'Cognito UserAuthentication',
 };
 
@@ -49,7 +51,7 @@ export interface LimitUse {
   /** false: only a surge from cold (deploy, failover, reconnect storm) exceeds it, not steady traffic. */
   steady: boolean;
   quotas: QuotaId[];
-  /** What drives it: the busiest function or table (e.g. `wsDefault`, `changes table reads`). */
+  /** What drives it: the busiest function, table or stream (e.g. `wsDefault`, `changes table reads`, `tasks stream`). */
   subject?: string;
 }
 
@@ -103,8 +105,14 @@ export function limitUses(p: Profile, peak: Traffic, q: QuotaValues): LimitUse[]
   const userReads = peak.users > 0 ? peak.tables.changes.readUnits / peak.users : 0;
   const userUtilisation = Math.max(userWrites / q.dynamoPartitionWriteUnits, userReads / q.dynamoPartitionReadUnits);
 
+  // Batches in flight per shard: each shard's invocations/s × batch duration.
+  const busyPerShard = (load: StreamLoad) =>
+    load.shards > 0 ? ((load.invocationsPerSecond / load.shards) * load.batchMs) / 1000 : 0;
   const s = peak.stream;
-  const busyPerShard = s.shards > 0 ? ((s.invocationsPerSecond / s.shards) * s.batchMs) / 1000 : 0;
+  const ps = peak.presenceStream;
+  // Both streams' shards have the same records/s ceiling: the busier one is reported.
+  const busierStream = ps.recordsPerShardPerSecond > s.recordsPerShardPerSecond ? 'connections' : 'tasks';
+  const shardRecords = Math.max(s.recordsPerShardPerSecond, ps.recordsPerShardPerSecond);
 
   const uses = [
     use('wsNewConnections', r.connects, q.wsNewConnectionsPerSecond, 'connects/s', `${one(r.connects)} connects/s`, [
@@ -165,18 +173,26 @@ export function limitUses(p: Profile, peak: Traffic, q: QuotaValues): LimitUse[]
     ),
     use(
       'streamShard',
-      s.recordsPerShardPerSecond,
+      shardRecords,
       q.streamShardRecordsPerSecond,
       'records/s',
-      `${int(s.shards)} shard(s), ${one(s.recordsPerShardPerSecond)} records/s each`,
+      `tasks ${int(s.shards)} shard(s), ${one(s.recordsPerShardPerSecond)} records/s each; connections ${int(ps.shards)} shard(s), ${one(ps.recordsPerShardPerSecond)} records/s each`,
       ['streamShardRecordsPerSecond'],
     ),
     use(
       'streamBroadcaster',
-      busyPerShard,
+      busyPerShard(s),
       p.parallelizationFactor,
       'batches in flight per shard',
       `${one(s.recordsPerBatch)} records and ${one(s.postsPerBatch)} posts a batch, ${Math.round(s.batchMs)} ms; parallelizationFactor ${p.parallelizationFactor}`,
+      ['esmParallelizationFactorMax', 'esmPollsPerSecondPerShard'],
+    ),
+    use(
+      'streamPresence',
+      busyPerShard(ps),
+      p.presenceParallelizationFactor,
+      'batches in flight per shard',
+      `${one(ps.recordsPerBatch)} records and ${one(ps.postsPerBatch)} posts a batch, ${Math.round(ps.batchMs)} ms; parallelizationFactor ${p.presenceParallelizationFactor}`,
       ['esmParallelizationFactorMax', 'esmPollsPerSecondPerShard'],
     ),
     use(
@@ -192,6 +208,7 @@ export function limitUses(p: Profile, peak: Traffic, q: QuotaValues): LimitUse[]
     lambdaConcurrency: busiestFn,
     lambdaScaling: busiestFn,
     dynamoTable: `${table} table ${kind}`,
+    streamShard: `${busierStream} stream`,
   };
   return uses.map((l) => (subjects[l.id] ? { ...l, subject: subjects[l.id] } : l));
 }

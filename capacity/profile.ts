@@ -1,4 +1,4 @@
-import { STREAM_MAPPING } from '../lib/definitions.js';
+import { PRESENCE_MAPPING, STREAM_MAPPING } from '../lib/definitions.js';
 
 /**
  * How users use the product: the inputs of the capacity model. Every field
@@ -30,6 +30,8 @@ export interface Profile {
   userBurstWritesPerSecond: number;
   /** The broadcaster's event source mapping setting being evaluated (STREAM_MAPPING.parallelizationFactor today). */
   parallelizationFactor: number;
+  /** The presence function's event source mapping setting being evaluated (PRESENCE_MAPPING.parallelizationFactor today). */
+  presenceParallelizationFactor: number;
   /** CloudWatch Logs bytes per Lambda invocation: START, END and REPORT platform lines in text format, with per-event overhead. */
   logBytesPerInvocation: number;
 }
@@ -45,6 +47,7 @@ export const DEFAULT_PROFILE: Profile = {
   tokenRefreshMinutes: 55,
   userBurstWritesPerSecond: 10,
   parallelizationFactor: STREAM_MAPPING.parallelizationFactor,
+  presenceParallelizationFactor: PRESENCE_MAPPING.parallelizationFactor,
   logBytesPerInvocation: 350,
 };
 
@@ -60,6 +63,7 @@ export const PROFILE_NOTES: Record<keyof Profile, string> = {
   tokenRefreshMinutes: 'Cognito\u2019s 60-minute ID token, refreshed 5 minutes early (web/src/auth/cognito.ts)',
   userBurstWritesPerSecond: 'one user completing or importing many tasks at once',
   parallelizationFactor: 'STREAM_MAPPING.parallelizationFactor as deployed',
+  presenceParallelizationFactor: 'PRESENCE_MAPPING.parallelizationFactor as deployed',
   logBytesPerInvocation: 'START, END and REPORT lines in text format plus 26 bytes per event',
 };
 

@@ -173,7 +173,7 @@ export const QUOTAS = {
     unit: 'readers',
     adjustable: false,
     source: DDB_STREAMS,
-    note: 'The broadcaster\u2019s event source mapping is one reader; a second consumer (e.g. an analytics Lambda) is the last one allowed.',
+    note: 'Each stream has its own shards: the broadcaster\u2019s event source mapping is the Tasks stream\u2019s one reader, presence\u2019s the Connections stream\u2019s; a second consumer of either (e.g. an analytics Lambda) is the last one allowed.',
   }),
   esmPollsPerSecondPerShard: q({
     name: 'Lambda event source mapping: polls per shard per second (base rate)',

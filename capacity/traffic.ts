@@ -1,4 +1,4 @@
-import { CHANGE_FEED, STREAM_MAPPING, type FunctionName } from '../lib/definitions.js';
+import { CHANGE_FEED, PRESENCE_MAPPING, STREAM_MAPPING, type FunctionName } from '../lib/definitions.js';
 import type { Profile } from './profile.js';
 import type { QuotaValues } from './quotas.js';
 import type { Units } from './units.js';
@@ -18,16 +18,17 @@ export const HOURS_PER_MONTH = 730;
 export const SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600;
 const GB = 1024 ** 3;
 
+/** A table's stream and the function its event source mapping invokes (the broadcaster, or presence). */
 export interface StreamLoad {
-  /** Shards of the Tasks table's stream: one per partition (partitions kept for twice the peak). */
+  /** Shards of the table's stream: one per partition (partitions kept for twice the peak, or for the size). */
   shards: number;
   recordsPerShardPerSecond: number;
-  /** Records per broadcaster invocation: what arrives between two polls, 1 to batchSize. */
+  /** Records per invocation: what arrives between two polls, 1 to the mapping's batchSize. */
   recordsPerBatch: number;
-  /** Broadcaster invocations per second, all shards. */
+  /** Invocations per second, all shards. */
   invocationsPerSecond: number;
   postsPerBatch: number;
-  /** Broadcaster duration of one batch (ms). */
+  /** Duration of one batch (ms). */
   batchMs: number;
 }
 
@@ -42,7 +43,10 @@ export interface Traffic {
     connects: number;
     pings: number;
     hellos: number;
+    /** @connections posts, task events and PRESENCE frames. */
     posts: number;
+    /** Of the posts, the PRESENCE frames. */
+    presencePosts: number;
     behindPulls: number;
     catchUps: number;
     httpRequests: number;
@@ -56,7 +60,10 @@ export interface Traffic {
   lambda: Record<FunctionName, { invocations: number; ms: number }>;
   /** Read and write request units per second. */
   tables: Record<TableName, { readUnits: number; writeUnits: number }>;
+  /** The Tasks table's stream → the broadcaster. */
   stream: StreamLoad;
+  /** The Connections table's stream → presence. */
+  presenceStream: StreamLoad;
   storageGb: Record<TableName, number>;
 }
 
@@ -91,7 +98,12 @@ export function traffic(p: Profile, u: Units, quotas: QuotaValues, users: number
   const connects = perSecond(p.devicesPerUser * connectsPerDevicePerDay(p, quotas));
   const pings = sockets / p.heartbeatSeconds;
   const hellos = connects;
-  const posts = changes * online * u.postsPerChangePerConnection.value;
+  // Presence: every connect (a Put) and every disconnect (a Delete) is a record of the Connections
+  // stream; presence counts the user's live connections and posts the count to each. At a connect
+  // they are the `online` devices, the new one included; at a disconnect, the others: online − 1.
+  const presenceEvents = 2 * connects;
+  const presencePosts = connects * online + connects * (online - 1);
+  const posts = changes * online * u.postsPerChangePerConnection.value + presencePosts;
   // Every online device's next ping after a change answers behind: true and pulls once; a ping
   // inside the safety window after the change pulls again (docs/design.md, Ping with a position).
   const behindPulls = Math.min(changes * online * (1 + window / p.heartbeatSeconds), pings);
@@ -112,8 +124,10 @@ export function traffic(p: Profile, u: Units, quotas: QuotaValues, users: number
     },
     connections: {
       writeUnits: connects * 2 * u.connectionWriteUnits.value,
-      // One Query per user per batch; at steady traffic a batch holds one change per user.
-      readUnits: changes * u.connectionsQueryReadUnits.value,
+      // The broadcaster's one Query per user per batch (at steady traffic a batch holds one change
+      // per user), presence's one per connect or disconnect (at most: a reconnect's two records in
+      // one batch share it) and the hello's one (AUTH_SUCCESS `devices`).
+      readUnits: (changes + presenceEvents + hellos) * u.connectionsQueryReadUnits.value,
     },
   };
 
@@ -123,7 +137,22 @@ export function traffic(p: Profile, u: Units, quotas: QuotaValues, users: number
     connections: (openSockets(p, users, 'peak') * u.connectionItemBytes.value) / GB,
   };
 
-  const stream = streamLoad(p, u, quotas, users, changes, storageGb.tasks);
+  // Partitions (so shards) are a table's, sized for its peak whatever the mode.
+  const peakPerSecond = (perUserPerDay: number) => (users * perUserPerDay * p.peakToAverage) / SECONDS_PER_DAY;
+  const stream = streamLoad(u, quotas, {
+    peakWriteUnits: peakPerSecond(p.changesPerUserPerDay),
+    gigabytes: storageGb.tasks,
+    recordsPerSecond: changes,
+    postsPerRecord: online * u.postsPerChangePerConnection.value,
+    batchSize: STREAM_MAPPING.batchSize,
+  });
+  const presenceStream = streamLoad(u, quotas, {
+    peakWriteUnits: peakPerSecond(p.devicesPerUser * connectsPerDevicePerDay(p, quotas)) * 2 * u.connectionWriteUnits.value,
+    gigabytes: storageGb.connections,
+    recordsPerSecond: presenceEvents,
+    postsPerRecord: presenceEvents > 0 ? presencePosts / presenceEvents : 0,
+    batchSize: PRESENCE_MAPPING.batchSize,
+  });
 
   const lambda: Traffic['lambda'] = {
     tasksApi: { invocations: httpRequests, ms: u.tasksApiMs.value },
@@ -132,6 +161,7 @@ export function traffic(p: Profile, u: Units, quotas: QuotaValues, users: number
     wsDisconnect: { invocations: connects, ms: u.wsDisconnectMs.value },
     wsDefault: { invocations: pings + hellos, ms: u.wsDefaultMs.value },
     broadcaster: { invocations: stream.invocationsPerSecond, ms: stream.batchMs },
+    presence: { invocations: presenceStream.invocationsPerSecond, ms: presenceStream.batchMs },
   };
 
   return {
@@ -144,6 +174,7 @@ export function traffic(p: Profile, u: Units, quotas: QuotaValues, users: number
       pings,
       hellos,
       posts,
+      presencePosts,
       behindPulls,
       catchUps,
       httpRequests,
@@ -155,36 +186,43 @@ export function traffic(p: Profile, u: Units, quotas: QuotaValues, users: number
     lambda,
     tables,
     stream,
+    presenceStream,
     storageGb,
   };
 }
 
+interface StreamInput {
+  /** The table's peak write units per second: its partitions are kept for twice that. */
+  peakWriteUnits: number;
+  gigabytes: number;
+  /** Stream records per second (at the peak or on average). */
+  recordsPerSecond: number;
+  postsPerRecord: number;
+  /** The event source mapping's batchSize. */
+  batchSize: number;
+}
+
 /**
- * The Tasks stream. AWS does not publish partition counts; the model takes
+ * A table's stream. AWS does not publish partition counts; the model takes
  * the partitions an on-demand table keeps for twice its peak writes (1,000
  * WRU each) or its size (10 GB each), whichever is more, and one shard
  * per partition. Between two polls (4 a second) a shard gathers
- * arrival / 4 records, at least 1 and at most the batch size.
+ * arrival / 4 records, at least 1 and at most the batch size. Both the
+ * broadcaster and presence do one Query per user of the batch, then the
+ * posts, LIMITS.postConcurrency in flight: a batch takes the broadcaster's
+ * fitted fixed + per-post milliseconds.
  */
-function streamLoad(
-  p: Profile,
-  u: Units,
-  quotas: QuotaValues,
-  users: number,
-  changesPerSecond: number,
-  tasksGb: number,
-): StreamLoad {
-  const peakWrites = (users * p.changesPerUserPerDay * p.peakToAverage) / SECONDS_PER_DAY;
+function streamLoad(u: Units, quotas: QuotaValues, s: StreamInput): StreamLoad {
   const m = quotas.dynamoOnDemandPeakMultiple;
   const shards = Math.max(
     1,
-    Math.ceil((m * peakWrites) / quotas.dynamoPartitionWriteUnits),
-    Math.ceil(tasksGb / quotas.dynamoPartitionGigabytes),
+    Math.ceil((m * s.peakWriteUnits) / quotas.dynamoPartitionWriteUnits),
+    Math.ceil(s.gigabytes / quotas.dynamoPartitionGigabytes),
   );
-  const perShard = changesPerSecond / shards;
-  const recordsPerBatch = Math.min(STREAM_MAPPING.batchSize, Math.max(1, perShard / quotas.esmPollsPerSecondPerShard));
-  const invocationsPerSecond = changesPerSecond > 0 ? changesPerSecond / recordsPerBatch : 0;
-  const postsPerBatch = recordsPerBatch * devicesOnlineAtChange(p) * u.postsPerChangePerConnection.value;
+  const perShard = s.recordsPerSecond / shards;
+  const recordsPerBatch = Math.min(s.batchSize, Math.max(1, perShard / quotas.esmPollsPerSecondPerShard));
+  const invocationsPerSecond = s.recordsPerSecond > 0 ? s.recordsPerSecond / recordsPerBatch : 0;
+  const postsPerBatch = recordsPerBatch * s.postsPerRecord;
   const batchMs = u.broadcasterFixedMs.value + u.broadcasterMsPerPost.value * postsPerBatch;
   return { shards, recordsPerShardPerSecond: perShard, recordsPerBatch, invocationsPerSecond, postsPerBatch, batchMs };
 }

@@ -16,7 +16,7 @@ export interface Figure {
 export interface Units {
   /** WRU per task write: the change entry plus the task item (each under 1 KB). */
   writeUnitsPerChange: Figure;
-  /** RRU of one user's connections Query in a stream batch (eventually consistent). */
+  /** RRU of one user's connections Query (eventually consistent): the broadcaster's and presence's per user of a batch, and hello's. */
   connectionsQueryReadUnits: Figure;
   /** @connections posts per change per open connection of the user (no coalescing at steady traffic). */
   postsPerChangePerConnection: Figure;
@@ -66,7 +66,7 @@ export const FALLBACK_UNITS: Units = {
   wsAuthorizerMs: { value: 5, source: 'assumed: RS256 verify with the JWKS cached' },
   wsConnectMs: { value: 10, source: 'assumed: one PutItem' },
   wsDisconnectMs: { value: 10, source: 'assumed: one DeleteItem' },
-  wsDefaultMs: { value: 10, source: 'assumed: hello has no I/O; ping with since is one Query' },
+  wsDefaultMs: { value: 10, source: 'assumed: hello is one Query (the connections, for devices); ping with since is one Query' },
   taskItemBytes: { value: 350, source: 'assumed: ~250 bytes of task + 100 bytes item overhead' },
   changeItemBytes: { value: 150, source: 'assumed: keys and expiresAt + 100 bytes item overhead' },
   connectionItemBytes: { value: 200, source: 'assumed: keys and expiresAt + 100 bytes item overhead' },

@@ -21,6 +21,7 @@ const tiny: Profile = {
   tokenRefreshMinutes: 60,
   userBurstWritesPerSecond: 10,
   parallelizationFactor: 1,
+  presenceParallelizationFactor: 1,
   logBytesPerInvocation: 350,
 };
 
@@ -31,17 +32,22 @@ describe('where each limit is reached', () => {
     // Cognito: 2.4 refreshes/s per 8,640 users → 120 / (2.4 / 8,640) = 432,000 users
     expect(reached.cognitoAuth).toBeGreaterThanOrEqual(432_000);
     expect(reached.cognitoAuth).toBeLessThanOrEqual(432_001);
-    // API Gateway: 42.6625 requests/s per 8,640 users → 10,000 × 8,640 / 42.6625 = 2,025,197.8 users
-    expect(reached.apiGatewayThrottle).toBe(2_025_198);
+    // API Gateway: 43.8625 requests/s per 8,640 users (1.2 of them PRESENCE posts)
+    // → 10,000 × 8,640 / 43.8625 = 1,969,791.96 users (the bisection stops within 0.5 above: ⌈…⌉ is 792 or 793)
+    expect(reached.apiGatewayThrottle).toBeGreaterThanOrEqual(1_969_792);
+    expect(reached.apiGatewayThrottle).toBeLessThanOrEqual(1_969_793);
     // new connections: 1.2/s per 8,640 users → 500 × 8,640 / 1.2 = 3,600,000 users
     expect(reached.wsNewConnections).toBeGreaterThanOrEqual(3_600_000);
     expect(reached.wsNewConnections).toBeLessThanOrEqual(3_600_001);
     // one user's partition does not grow with users: 10 of 1,000 WRU/s, never reached
     expect(reached.dynamoUserPartition).toBeNull();
+    // presence: a shard takes at most 500 records/s (partitions for twice the peak), in full batches of
+    // 100 records and 50 posts: 5/s × (40 + 1.1 × 50 = 95 ms) = 0.475 in flight at most, never reached
+    expect(reached.streamPresence).toBeNull();
   });
 
   it('names the limit reached at the fewest users as the first hit', () => {
-    // At 5M users Cognito (432k), API Gateway (2.03M) and new connections (3.6M) are all past 100 %.
+    // At 5M users Cognito (432k), API Gateway (1.97M) and new connections (3.6M) are all past 100 %.
     const report = runModel(tiny, units, q, [100_000, 5_000_000]);
     expect(report.scales[0]!.firstLimitHit).toBeNull();
     expect(report.scales[0]!.nearestLimit).toBe('cognitoAuth');
@@ -51,11 +57,13 @@ describe('where each limit is reached', () => {
   it('moves the first limit when a profile or a quota changes what dominates', () => {
     // Tokens refreshed once a day: Cognito (now 10.4M users) falls behind Lambda's invocation rate.
     // Invocations per 8,640 users: tasksApi 3.2625 + authorizer, connect, disconnect 3 × 1.2 + wsDefault
-    // 37.2 = 44.0625/s, plus the broadcaster's 4 polls/s of its one shard (batches of ~57 records):
-    // (10,000 − 4) × 8,640 / 44.0625 = 1,960,066.5 users, before API Gateway's 2,025,198.
+    // 37.2 = 44.0625/s, plus 4 polls/s of each stream shard: the broadcaster's one (227 changes/s,
+    // batches of ~57 records) and presence's two (~544 records/s from ~544 WRU/s: ⌈2 × 544 / 1,000⌉ = 2,
+    // batches of ~68): (10,000 − 4 − 8) × 8,640 / 44.0625 = 1,958,498.04 users (⌈…⌉ of the bisection's end,
+    // within 0.5 above: 1,958,499), before API Gateway's 1,969,792.
     const daily = { ...tiny, tokenRefreshMinutes: 1440 };
     const report = runModel(daily, units, q, [2_500_000]);
-    expect(report.reachedAt.lambdaInvocationRate).toBe(1_960_067);
+    expect(report.reachedAt.lambdaInvocationRate).toBe(1_958_499);
     expect(report.reachedAt.cognitoAuth).toBeGreaterThan(10_000_000);
     expect(report.scales[0]!.firstLimitHit).toBe('lambdaInvocationRate');
     // An account with 5,000 concurrency (50,000 invocations/s) meets the API Gateway throttle first,
@@ -90,6 +98,7 @@ describe('firstLimitHit', () => {
     dynamoUserPartition: null,
     streamShard: null,
     streamBroadcaster: 200_000,
+    streamPresence: null,
     cognitoAuth: 900_000,
   } satisfies Record<LimitId, number | null>;
 
@@ -132,6 +141,28 @@ describe('recommendations', () => {
     // With that setting the shard runs at 5.7 / 9 = 63 %: nothing more to ask.
     const tuned = evaluateScale({ ...heavy, parallelizationFactor: 9 }, units, q, 43_200, usersAtWhichReached(heavy, units, q));
     expect(tuned.recommendations.find((r) => r.limit === 'streamBroadcaster')).toBeUndefined();
+  });
+
+  it('asks the same of the presence mapping', () => {
+    // 43,200 × 10 devices × 12 connects / 86,400 = 60 connects/s → 120 records/s (put and delete),
+    // 120 WRU/s: one shard; batches of 120 / 4 = 30 records. All 10 devices online: a connect posts
+    // to 10, a disconnect to 9 → 9.5 posts a record, 285 a batch → 40 + 1.1 × 285 = 353.5 ms;
+    // 4 batches/s × 0.3535 s = 1.414 in flight → parallelizationFactor ceil(1.414 / 0.7) = 3.
+    const scale = evaluateScale(heavy, units, q, 43_200, usersAtWhichReached(heavy, units, q));
+    const presence = scale.limits.find((l) => l.id === 'streamPresence')!;
+    expect(presence.demand).toBeCloseTo(4 * 0.3535, 9);
+    const rec = scale.recommendations.find((r) => r.limit === 'streamPresence');
+    expect(rec?.urgency).toBe('now');
+    expect(rec?.text).toContain('Set parallelizationFactor to 3');
+    const tuned = evaluateScale(
+      { ...heavy, presenceParallelizationFactor: 3 },
+      units,
+      q,
+      43_200,
+      usersAtWhichReached(heavy, units, q),
+    );
+    // 1.414 / 3 = 47 %: nothing more to ask.
+    expect(tuned.recommendations.find((r) => r.limit === 'streamPresence')).toBeUndefined();
   });
 
   it('asks for quota increases with headroom at or past 100 %, and plans ahead from 70 %', () => {
