@@ -59,14 +59,13 @@ export function StatusBadge({
     <div class="status" ref={root}>
       <button type="button" class="status-button" aria-expanded={open} aria-controls="status-help" onClick={() => setOpen(!open)}>
         <span class="visually-hidden">Connection: </span>
-        <span class={`badge badge-${status}`}>
+        <span class={`badge badge-${status}${count !== null ? ' with-devices' : ''}`} data-testid="connection-badge">
           <span class="status-word" data-testid="connection-status" data-connection-id={connectionId ?? undefined}>
             {status}
           </span>
           {count !== null && (
             <span class="devices" data-testid="device-count" data-devices={count}>
               <span aria-hidden="true"> · </span>
-              <span class="visually-hidden">, </span>
               {devicesText(count)}
             </span>
           )}
