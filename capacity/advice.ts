@@ -94,8 +94,14 @@ function forLimit(l: LimitUse, p: Profile, peak: Traffic, q: QuotaValues): strin
       }
       return `parallelizationFactor ${q.esmParallelizationFactorMax} is not enough for presence (${l.demand.toFixed(1)} batches in flight per shard): give it more memory (now ${FUNCTIONS.presence.memoryMb} MB) and more posts in flight (LIMITS.postConcurrency), or send PRESENCE less often (coalesce a user's connects and disconnects).`;
     }
-    case 'cognitoAuth':
-      return `Request Cognito's UserAuthentication rate of at least ${ask(l.demand)}/s, or lengthen the ID token validity (up to 24 h): open dashboards refresh once per token lifetime, so refreshes fall in proportion.`;
+    case 'cognitoAuth': {
+      // A connection never outlives its token: below 2 hours, each refresh is also a reconnect.
+      const reconnects =
+        p.tokenRefreshMinutes * 60 < q.wsConnectionDurationSeconds
+          ? ', and so do the reconnects the token forces (down to one per 2 hours)'
+          : '';
+      return `Request Cognito's UserAuthentication rate of at least ${ask(l.demand)}/s, or lengthen the ID token validity (up to 24 h): open dashboards refresh once per token lifetime, so refreshes fall in proportion${reconnects}.`;
+    }
   }
 }
 

@@ -12,8 +12,11 @@ export interface Profile {
   changesPerUserPerDay: number;
   /**
    * Socket (re)connects per device per day: network changes, sleep, reloads.
-   * The model never uses fewer than the 2-hour connection cap forces
-   * (hoursConnectedPerDay / 2).
+   * The model never uses fewer than the connection lifetime forces: one per
+   * 2 hours connected (API Gateway's cap), or one per token refresh period
+   * when that is shorter, since a connection never outlives its token
+   * (hoursConnectedPerDay × 60 / min(120, tokenRefreshMinutes); traffic.ts
+   * connectsPerDevicePerDay).
    */
   reconnectsPerDevicePerDay: number;
   /** The dashboard's ping period (`heartbeatMs` / 1000); must stay under the 10-minute idle timeout. */
@@ -24,7 +27,11 @@ export interface Profile {
   peakToAverage: number;
   /** Live tasks per user (storage). */
   tasksPerUser: number;
-  /** Minutes between two ID token refreshes of an open dashboard (60-minute Cognito tokens, renewed 5 minutes early). */
+  /**
+   * Minutes between two ID token refreshes of an open dashboard (60-minute Cognito tokens, renewed 5 minutes early).
+   * Also how often an open dashboard reconnects when under 2 hours: each connection is replaced a minute before its
+   * token's `exp` by one that takes the token renewed meanwhile.
+   */
   tokenRefreshMinutes: number;
   /** Writes per second one user can produce in a burst (a bulk import or "complete all"): the hot-partition check. */
   userBurstWritesPerSecond: number;
@@ -55,12 +62,14 @@ export const DEFAULT_PROFILE: Profile = {
 export const PROFILE_NOTES: Record<keyof Profile, string> = {
   devicesPerUser: 'a laptop and a phone',
   changesPerUserPerDay: 'a to-do list used through the working day',
-  reconnectsPerDevicePerDay: '4 forced by the 2-hour cap over 8 connected hours, plus 4 from sleep, network changes and reloads',
+  reconnectsPerDevicePerDay:
+    '4 from sleep, network changes and reloads plus 4 forced by the 2-hour cap over 8 connected hours; 55-minute tokens force 8.7, which the model uses instead',
   heartbeatSeconds: 'the dashboard\u2019s default ping period (4.5 minutes)',
   hoursConnectedPerDay: 'a working day with the dashboard open',
   peakToAverage: 'one time zone: the working hours carry three times the daily average',
   tasksPerUser: 'live tasks kept per user',
-  tokenRefreshMinutes: 'Cognito\u2019s 60-minute ID token, refreshed 5 minutes early (web/src/auth/cognito.ts)',
+  tokenRefreshMinutes:
+    'Cognito\u2019s 60-minute ID token (lib/constructs/auth.ts), refreshed 5 minutes early (web/src/auth/cognito.ts); each refresh is also a reconnect',
   userBurstWritesPerSecond: 'one user completing or importing many tasks at once',
   parallelizationFactor: 'STREAM_MAPPING.parallelizationFactor as deployed',
   presenceParallelizationFactor: 'PRESENCE_MAPPING.parallelizationFactor as deployed',

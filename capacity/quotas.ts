@@ -52,7 +52,7 @@ export const QUOTAS = {
     unit: 's',
     adjustable: false,
     source: APIGW_WS,
-    note: 'Every connected device reconnects at least once per 2 hours (LIMITS.wsMaxConnectionSeconds).',
+    note: 'Every connected device reconnects at least once per 2 hours (LIMITS.wsMaxConnectionSeconds), and once per token when that is shorter (capacity/traffic.ts, connectionLifetimeMinutes).',
   }),
   wsIdleTimeoutSeconds: q({
     name: 'API Gateway WebSocket idle connection timeout',

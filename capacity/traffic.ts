@@ -72,10 +72,33 @@ export function devicesOnlineAtChange(p: Profile): number {
   return Math.min(p.devicesPerUser, Math.max(1, (p.devicesPerUser * p.hoursConnectedPerDay * p.peakToAverage) / 24));
 }
 
-/** Connects per device per day: the profile's, but never fewer than the 2-hour cap forces. */
+/**
+ * The longest one socket of an open dashboard lives, in minutes: API Gateway's
+ * 2-hour maximum connection duration, or the token's refresh period when that
+ * is shorter. A connection never outlives its token: the server closes it at
+ * its first message after the token's `exp`, and the dashboard
+ * (web/src/sync/socket.ts) replaces it a minute before. The new connection
+ * takes the token the auth layer renewed meanwhile (Cognito: 5 minutes before
+ * `exp`, web/src/auth/cognito.ts), so each lives until a minute before the
+ * next token's `exp`: successive connections are one refresh period
+ * (`tokenRefreshMinutes`, 55 for 60-minute tokens) apart.
+ */
+export function connectionLifetimeMinutes(p: Profile, quotas: QuotaValues): number {
+  return Math.min(quotas.wsConnectionDurationSeconds / 60, p.tokenRefreshMinutes);
+}
+
+/** Connects per device per day that holding a socket open for the connected hours forces: one per connection lifetime. */
+export function forcedConnectsPerDevicePerDay(p: Profile, quotas: QuotaValues): number {
+  return (p.hoursConnectedPerDay * 60) / connectionLifetimeMinutes(p, quotas);
+}
+
+/**
+ * Connects per device per day: the profile's, but never fewer than the
+ * connection lifetime forces (the 2-hour cap, or the token's refresh period
+ * when shorter).
+ */
 export function connectsPerDevicePerDay(p: Profile, quotas: QuotaValues): number {
-  const forced = (p.hoursConnectedPerDay * 3600) / quotas.wsConnectionDurationSeconds;
-  return Math.max(p.reconnectsPerDevicePerDay, forced);
+  return Math.max(p.reconnectsPerDevicePerDay, forcedConnectsPerDevicePerDay(p, quotas));
 }
 
 /** Open sockets: the daily average, or at the peak hour (capped at every device). */
