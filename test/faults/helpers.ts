@@ -1,22 +1,16 @@
 import { readFile } from 'node:fs/promises';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Task } from '../../lambdas/contract.js';
 import { TABLES } from '../../lib/definitions.js';
-import { apiClient, sleep, type ApiResponse, type SocketClient } from '../support/clients.js';
+import { apiClient, directDb as sharedDirectDb, sleep, type ApiResponse, type SocketClient } from '../support/clients.js';
 import type { StackInfo } from '../support/stack-info.js';
 
 /** A document client straight to the stack's DynamoDB Local (behind the API's back). */
 export function directDb(stack: StackInfo): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      endpoint: stack.dynamodbEndpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      maxAttempts: 1,
-      requestHandler: { connectionTimeout: 1_000, requestTimeout: 5_000, throwOnRequestTimeout: true },
-    }),
-  );
+  return sharedDirectDb(stack.dynamodbEndpoint, {
+    maxAttempts: 1,
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 5_000, throwOnRequestTimeout: true },
+  });
 }
 
 /** Sends hello and waits for AUTH_SUCCESS, so the connection row surely exists. */

@@ -8,6 +8,7 @@ import {
   ENV,
   FUNCTIONS,
   HTTP_CORS,
+  type ManageConnectionsMethod,
   type PermissionResource,
   HTTP_ROUTES,
   PRESENCE_MAPPING,
@@ -433,22 +434,7 @@ describe('IAM per function', () => {
     ]);
   });
 
-  const manageConnections = (method: string) => ({
-    'Fn::Join': [
-      '',
-      [
-        'arn:',
-        { Ref: 'AWS::Partition' },
-        ':execute-api:',
-        { Ref: 'AWS::Region' },
-        ':',
-        { Ref: 'AWS::AccountId' },
-        ':',
-        ref(synth.stack.realtime.api),
-        `/prod/${method}/@connections/*`,
-      ],
-    ],
-  });
+  const manageConnections = (method: ManageConnectionsMethod) => templateResource({ connections: method });
 
   it('lets the broadcaster read the stream, query and delete connections, post to this stage and fail over to its queue', () => {
     expectStatements('broadcaster', [

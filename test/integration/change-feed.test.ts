@@ -7,7 +7,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TABLES } from '../../lib/definitions.js';
 import { createChangeLog } from '../../lambdas/tasks/change-log.js';
 import { createDynamoTaskStore } from '../../lambdas/tasks/task-store.js';
-import { apiClient, getToken, SocketClient, taskEvents, type ApiResponse } from '../support/clients.js';
+import { apiClient, type ApiResponse, directDb, getToken, SocketClient, taskEvents } from '../support/clients.js';
 import { forge } from '../support/tokens.js';
 import '../support/stack-info.js';
 
@@ -282,13 +282,7 @@ describe('change feed', () => {
     const puller = new Puller(api, start.syncToken);
     puller.seed(start.tasks);
 
-    const client = DynamoDBDocumentClient.from(
-      new DynamoDBClient({
-        endpoint: stack.dynamodbEndpoint,
-        region: 'us-east-1',
-        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      }),
-    );
+    const client = directDb(stack.dynamodbEndpoint);
     const retentionSeconds = CHANGE_FEED.defaultRetentionDays * 86_400;
     const changeLog = createChangeLog(client, { tableName: TABLES.changes.localName, retentionSeconds });
     let entered!: () => void;

@@ -7,7 +7,7 @@ import WebSocket from 'ws';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { Task } from '../../lambdas/contract.js';
 import { LIMITS, TABLES } from '../../lib/definitions.js';
-import { apiClient, getToken, SocketClient, sleep } from '../support/clients.js';
+import { apiClient, directDb, getToken, sleep, SocketClient } from '../support/clients.js';
 import { fuzz as fuzzProperty, recordSecurityFigures } from '../support/security-figures.js';
 import { forge } from '../support/tokens.js';
 import '../support/stack-info.js';
@@ -22,13 +22,7 @@ import '../support/stack-info.js';
 const stack = inject('stack');
 const newUser = () => `hostile-ws-${randomUUID()}`;
 
-const db = DynamoDBDocumentClient.from(
-  new DynamoDBClient({
-    endpoint: stack.dynamodbEndpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  }),
-);
+const db = directDb(stack.dynamodbEndpoint);
 
 const figures = {
   properties: [] as Array<{ name: string; runs: number }>,

@@ -4,7 +4,7 @@ import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { ServerFrame, Task } from '../../lambdas/contract.js';
 import { TABLES } from '../../lib/definitions.js';
-import { apiClient, getToken, SocketClient, sleep, taskEvents } from '../support/clients.js';
+import { apiClient, directDb, getToken, sleep, SocketClient, taskEvents } from '../support/clients.js';
 import { forge } from '../support/tokens.js';
 import '../support/stack-info.js';
 
@@ -16,13 +16,7 @@ import '../support/stack-info.js';
 const stack = inject('stack');
 const newUser = () => `presence-${randomUUID()}`;
 
-const db = DynamoDBDocumentClient.from(
-  new DynamoDBClient({
-    endpoint: stack.dynamodbEndpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  }),
-);
+const db = directDb(stack.dynamodbEndpoint);
 
 const sockets: SocketClient[] = [];
 async function connect(token: string): Promise<SocketClient> {

@@ -5,20 +5,14 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@a
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Task, TaskEvent } from '../../lambdas/contract.js';
 import { LIMITS, TABLES } from '../../lib/definitions.js';
-import { apiClient, getToken, SocketClient, sleep, taskEvents } from '../support/clients.js';
+import { apiClient, directDb, getToken, sleep, SocketClient, taskEvents } from '../support/clients.js';
 import { forge } from '../support/tokens.js';
 import '../support/stack-info.js';
 
 const stack = inject('stack');
 const newUser = () => `rt-${randomUUID()}`;
 
-const db = DynamoDBDocumentClient.from(
-  new DynamoDBClient({
-    endpoint: stack.dynamodbEndpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  }),
-);
+const db = directDb(stack.dynamodbEndpoint);
 
 const sockets: SocketClient[] = [];
 async function connect(token: string): Promise<SocketClient> {

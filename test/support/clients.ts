@@ -1,5 +1,22 @@
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import WebSocket from 'ws';
 import type { ServerFrame, Task, TaskEvent } from '../../lambdas/contract.js';
+
+/**
+ * A document client straight to a stack's DynamoDB Local, behind the API's back, with the
+ * developer's own key (`local`, which the local IAM check never refuses).
+ */
+export function directDb(dynamodbEndpoint: string, overrides: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      endpoint: dynamodbEndpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      ...overrides,
+    }),
+  );
+}
 
 /** A token from the local issuer, as the dashboard gets one. */
 export async function getToken(tokenUrl: string, username: string, expiresInSeconds?: number): Promise<string> {
@@ -37,7 +54,7 @@ export function apiClient(apiUrl: string, token?: string) {
     Object.assign(headers, options.headers);
     const res = await fetch(base + path, { method, headers, body: body as BodyInit | undefined });
     const text = await res.text();
-    let parsed: unknown = undefined;
+    let parsed: unknown;
     try {
       parsed = text ? JSON.parse(text) : undefined;
     } catch {
