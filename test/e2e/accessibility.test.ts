@@ -1,6 +1,6 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { describeBrowser, launchBrowser, screenshot } from '../support/browser.js';
+import type { Page } from 'playwright-core';
+import { expect, inject, it } from 'vitest';
+import { describeBrowser, screenshot, useBrowser } from '../support/browser.js';
 import '../support/stack-info.js';
 import { expectAccessible } from './axe.js';
 import {
@@ -59,23 +59,7 @@ async function controlColours(page: Page) {
 }
 
 describeBrowser('dashboard accessibility', () => {
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-
-  async function newContext(options: Parameters<Browser['newContext']>[0]): Promise<BrowserContext> {
-    const context = await browser.newContext(options);
-    contexts.push(context);
-    return context;
-  }
-
-  beforeAll(async () => {
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
-    await Promise.all(contexts.map((c) => c.close()));
-    await browser?.close();
-  });
+  const { newContext } = useBrowser();
 
   for (const scheme of ['light', 'dark'] as Scheme[]) {
     for (const size of ['desktop', 'phone'] as const) {

@@ -1,7 +1,7 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ListTasksResponse, Task } from '../../lambdas/contract.js';
-import { describeBrowser, launchBrowser, recordTimings } from '../support/browser.js';
+import { describeBrowser, recordTimings, useBrowser } from '../support/browser.js';
 import { apiClient, getToken } from '../support/clients.js';
 import { startLocalStack, type RunningStack } from '../support/local-stack.js';
 import '../support/stack-info.js';
@@ -120,24 +120,12 @@ const content = (tasks: RenderedTask[]) =>
   tasks.map(({ id, title, description, completed, pending }) => ({ id, title, description, completed, pending }));
 
 describeBrowser('dashboard on the change feed', () => {
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
+  const { newContext } = useBrowser();
   const timings: Record<string, number> = {};
 
-  async function newContext(): Promise<BrowserContext> {
-    const context = await browser.newContext();
-    contexts.push(context);
-    return context;
-  }
-
-  beforeAll(async () => {
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
+  // Registered after useBrowser(): vitest runs afterAll hooks in reverse, so this runs before the contexts close.
+  afterAll(() => {
     if (Object.keys(timings).length > 0) recordTimings('change-feed', { unit: 'ms', ...timings });
-    await Promise.all(contexts.map((c) => c.close()));
-    await browser?.close();
   });
 
   it('shows the cached tasks at once after a reload, then asks only for the changes since its token', async () => {

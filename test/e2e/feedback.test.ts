@@ -1,7 +1,6 @@
-import type { Browser, BrowserContext } from 'playwright-core';
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { expect, inject, it } from 'vitest';
 import type { ListTasksResponse, Task } from '../../lambdas/contract.js';
-import { describeBrowser, launchBrowser, screenshot } from '../support/browser.js';
+import { describeBrowser, screenshot, useBrowser } from '../support/browser.js';
 import { apiClient, getToken } from '../support/clients.js';
 import '../support/stack-info.js';
 import { expectAccessible } from './axe.js';
@@ -47,23 +46,7 @@ async function otherDevice(username: string) {
 }
 
 describeBrowser('dashboard feedback', () => {
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-
-  async function newContext(options?: Parameters<Browser['newContext']>[0]): Promise<BrowserContext> {
-    const context = await browser.newContext(options);
-    contexts.push(context);
-    return context;
-  }
-
-  beforeAll(async () => {
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
-    await Promise.all(contexts.map((c) => c.close()));
-    await browser?.close();
-  });
+  const { newContext } = useBrowser();
 
   it('shows a failing save within 5 s (badge, explanation, message), retries it, and says when it went through', async () => {
     const user = uniqueUser('failing');

@@ -1,6 +1,5 @@
-import type { Browser, BrowserContext } from 'playwright-core';
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { describeBrowser, launchBrowser, recordTimings, screenshot } from '../support/browser.js';
+import { afterAll, expect, inject, it } from 'vitest';
+import { describeBrowser, recordTimings, screenshot, useBrowser } from '../support/browser.js';
 import { expectAccessible } from './axe.js';
 import '../support/stack-info.js';
 import {
@@ -31,29 +30,17 @@ import {
 const stack = inject('stack');
 
 describeBrowser('dashboard live sync', () => {
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
+  const { newContext } = useBrowser();
   const timings: Record<string, unknown> = {};
 
-  async function newContext(options?: Parameters<Browser['newContext']>[0]): Promise<BrowserContext> {
-    const context = await browser.newContext(options);
-    contexts.push(context);
-    return context;
-  }
-
-  beforeAll(async () => {
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
+  // Registered after useBrowser(): vitest runs afterAll hooks in reverse, so this runs before the contexts close.
+  afterAll(() => {
     if (Object.keys(timings).length > 0) {
       recordTimings('live-sync', {
         unit: 'ms from the click in one context to the change in the DOM of the other (inPage: timed in the browser; observed: from the test process)',
         ...timings,
       });
     }
-    await Promise.all(contexts.map((c) => c.close()));
-    await browser?.close();
   });
 
   it("shows one user's create, edit, complete and delete in their other context", async () => {

@@ -1,7 +1,7 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { expect, inject, it } from 'vitest';
 import type { ListTasksResponse } from '../../lambdas/contract.js';
-import { describeBrowser, launchBrowser, screenshot } from '../support/browser.js';
+import { describeBrowser, screenshot, useBrowser } from '../support/browser.js';
 import { apiClient, getToken } from '../support/clients.js';
 import '../support/stack-info.js';
 import { expectAccessible } from './axe.js';
@@ -68,23 +68,7 @@ function shellCache(page: Page): Promise<string[]> {
 }
 
 describeBrowser('dashboard offline start', () => {
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-
-  async function newContext(): Promise<BrowserContext> {
-    const context = await browser.newContext();
-    contexts.push(context);
-    return context;
-  }
-
-  beforeAll(async () => {
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
-    await Promise.all(contexts.map((c) => c.close()));
-    await browser?.close();
-  });
+  const { newContext } = useBrowser();
 
   it('loads with no network after one visit, shows the cached tasks and queued changes, and syncs when the network is back', async () => {
     const user = uniqueUser('offline-start');

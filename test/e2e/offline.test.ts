@@ -1,7 +1,7 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { afterAll, expect, inject, it } from 'vitest';
 import type { ListTasksResponse } from '../../lambdas/contract.js';
-import { describeBrowser, launchBrowser, recordTimings, screenshot } from '../support/browser.js';
+import { describeBrowser, recordTimings, screenshot, useBrowser } from '../support/browser.js';
 import { expectAccessible } from './axe.js';
 import { apiClient, getToken } from '../support/clients.js';
 import '../support/stack-info.js';
@@ -45,26 +45,14 @@ async function bothLists(a: Page, b: Page) {
 }
 
 describeBrowser('dashboard offline and back', () => {
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
+  const { newContext } = useBrowser();
   const timings: Record<string, number> = {};
 
-  async function newContext(): Promise<BrowserContext> {
-    const context = await browser.newContext();
-    contexts.push(context);
-    return context;
-  }
-
-  beforeAll(async () => {
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
+  // Registered after useBrowser(): vitest runs afterAll hooks in reverse, so this runs before the contexts close.
+  afterAll(() => {
     if (Object.keys(timings).length > 0) {
       recordTimings('offline', { unit: 'ms from coming back (online / API unblocked) to the stated outcome', ...timings });
     }
-    await Promise.all(contexts.map((c) => c.close()));
-    await browser?.close();
   });
 
   it('replays changes made offline and converges with the changes made meanwhile elsewhere', async () => {

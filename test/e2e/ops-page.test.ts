@@ -1,24 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { expect, inject, it } from 'vitest';
 import type { Task } from '../../lambdas/contract.js';
 import { apiClient, getToken, SocketClient } from '../support/clients.js';
-import { describeBrowser, launchBrowser, screenshot } from '../support/browser.js';
+import { describeBrowser, screenshot, useBrowser } from '../support/browser.js';
 import '../support/stack-info.js';
 
 const stack = inject('stack');
 
 describeBrowser('local operations page', () => {
-  let browser: Browser;
-  beforeAll(async () => {
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const { browser } = useBrowser();
 
   it('draws live propagation lag, rates, sockets per user and DynamoDB Local status from the handlers\u2019 metrics', async () => {
-    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    const page = await (await browser().newContext({ viewport: { width: 1280, height: 900 } })).newPage();
     await page.goto(new URL('/_local/ops', stack.webUrl).href);
     await page
       .getByTestId('ops-updated')

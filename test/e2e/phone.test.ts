@@ -1,6 +1,5 @@
-import type { Browser, BrowserContext } from 'playwright-core';
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { describeBrowser, launchBrowser, screenshot } from '../support/browser.js';
+import { expect, inject, it } from 'vitest';
+import { describeBrowser, screenshot, useBrowser } from '../support/browser.js';
 import '../support/stack-info.js';
 import { expectAccessible } from './axe.js';
 import { addTask, openEditor, openSignedIn, row, toggleTask, uniqueUser, waitForNothingPending } from './dashboard.js';
@@ -9,21 +8,10 @@ const stack = inject('stack');
 const PHONE = { viewport: { width: 360, height: 740 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true };
 
 describeBrowser('dashboard on a 360 px phone', () => {
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-
-  beforeAll(async () => {
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
-    await Promise.all(contexts.map((c) => c.close()));
-    await browser?.close();
-  });
+  const { newContext } = useBrowser();
 
   it('fits the header on one line, keeps rows compact with their actions behind a menu, and makes every target at least 44 px', async () => {
-    const context = await browser.newContext(PHONE);
-    contexts.push(context);
+    const context = await newContext(PHONE);
     const page = await openSignedIn(context, stack.webUrl, uniqueUser('phone360'));
     const parcel = await addTask(page, 'Pick up the parcel', 'Post office closes at 18:00; bring the notice and an ID card.');
     const long = await addTask(page, 'A rather long task title that would need two lines on a phone');

@@ -1,7 +1,7 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ServerFrame } from '../../lambdas/contract.js';
-import { describeBrowser, launchBrowser, screenshot } from '../support/browser.js';
+import { describeBrowser, screenshot, useBrowser } from '../support/browser.js';
 import { apiClient, getToken } from '../support/clients.js';
 import { startLocalStack, type RunningStack } from '../support/local-stack.js';
 import '../support/stack-info.js';
@@ -87,14 +87,7 @@ const storedToken = (page: Page) =>
 const expiresAt = (token: string) => (forge.claims(token).exp as number) * 1000;
 
 describeBrowser('live devices and token expiry', () => {
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-
-  async function newContext(options?: Parameters<Browser['newContext']>[0]): Promise<BrowserContext> {
-    const context = await browser.newContext(options);
-    contexts.push(context);
-    return context;
-  }
+  const { newContext } = useBrowser();
 
   /**
    * A dashboard signed in with `token` (put where the local auth keeps it before the page
@@ -162,15 +155,6 @@ describeBrowser('live devices and token expiry', () => {
     await add();
     return titles;
   }
-
-  beforeAll(async () => {
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
-    await Promise.all(contexts.map((c) => c.close()));
-    await browser?.close();
-  });
 
   it("shows on every device how many of the user's devices are live, never counting another user's, and drops one that signs out or closes", async () => {
     const user = uniqueUser('presence');

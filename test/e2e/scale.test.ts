@@ -1,7 +1,7 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { expect, inject, it } from 'vitest';
 import type { Task } from '../../lambdas/contract.js';
-import { describeBrowser, launchBrowser, screenshot } from '../support/browser.js';
+import { describeBrowser, screenshot, useBrowser } from '../support/browser.js';
 import { apiClient, getToken } from '../support/clients.js';
 import '../support/stack-info.js';
 import { addTask, openSignedIn, row, rows, uniqueUser, waitForStatus } from './dashboard.js';
@@ -34,17 +34,7 @@ const rowIds = (page: Page) =>
   rows(page).evaluateAll((els) => els.map((el) => (el.getAttribute('data-testid') ?? '').slice('task-'.length)));
 
 describeBrowser('dashboard with hundreds of tasks', () => {
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-
-  beforeAll(async () => {
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
-    await Promise.all(contexts.map((c) => c.close()));
-    await browser?.close();
-  });
+  const { newContext } = useBrowser();
 
   it('renders only the rows near the viewport, newest first, and the rest as the page scrolls or the keyboard moves', {
     timeout: 120_000,
@@ -53,8 +43,7 @@ describeBrowser('dashboard with hundreds of tasks', () => {
     const tasks = await seed(user, TASKS);
     const newest = tasks.at(-1)!;
     const oldest = tasks[0]!;
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    contexts.push(context);
+    const context = await newContext({ viewport: { width: 1280, height: 800 } });
     const page = await openSignedIn(context, stack.webUrl, user);
     await row(page, newest.id).waitFor();
 

@@ -1,7 +1,7 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { expect, inject, it } from 'vitest';
 import type { ListTasksResponse } from '../../lambdas/contract.js';
-import { describeBrowser, launchBrowser, screenshot } from '../support/browser.js';
+import { describeBrowser, screenshot, useBrowser } from '../support/browser.js';
 import { apiClient, getToken } from '../support/clients.js';
 import '../support/stack-info.js';
 import { expectAccessible } from './axe.js';
@@ -58,23 +58,7 @@ async function queuedOps(page: Page): Promise<string[]> {
 }
 
 describeBrowser('dashboard as a todo app', () => {
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-
-  async function newContext(options?: Parameters<Browser['newContext']>[0]): Promise<BrowserContext> {
-    const context = await browser.newContext(options);
-    contexts.push(context);
-    return context;
-  }
-
-  beforeAll(async () => {
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
-    await Promise.all(contexts.map((c) => c.close()));
-    await browser?.close();
-  });
+  const { newContext } = useBrowser();
 
   it('filters All / Active / Completed in the URL, counts what is left, marks all done and clears completed with undo', async () => {
     const user = uniqueUser('filters');

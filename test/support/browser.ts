@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { describe, it } from 'vitest';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 
 /** Debian's Chromium (CHROMIUM_PATH overrides it); the tests never download a browser. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -26,6 +26,44 @@ const CHROMIUM_ARGS = [
 /** One headless Chromium; each `newContext()` gets its own empty profile (storage, cookies). */
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+}
+
+export type ContextOptions = Parameters<Browser['newContext']>[0];
+
+export interface BrowserUse {
+  /** A new context (its own empty profile) in the suite's browser, closed in `afterAll`. */
+  newContext(options?: ContextOptions): Promise<BrowserContext>;
+  /** The suite's browser, launched in `beforeAll`. */
+  browser(): Browser;
+}
+
+/**
+ * One browser for the enclosing `describe` (call it in a `describeBrowser` body):
+ * launched in `beforeAll`; in `afterAll` the contexts from `newContext` are closed,
+ * then the browser. Vitest runs `afterAll` hooks in reverse order, so one that the
+ * suite registers after this call runs before the contexts are closed.
+ */
+export function useBrowser(): BrowserUse {
+  let browser: Browser | undefined;
+  const contexts: BrowserContext[] = [];
+
+  beforeAll(async () => {
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await Promise.all(contexts.map((c) => c.close()));
+    await browser?.close();
+  });
+
+  return {
+    async newContext(options) {
+      const context = await browser!.newContext(options);
+      contexts.push(context);
+      return context;
+    },
+    browser: () => browser!,
+  };
 }
 
 const BROWSER_TEST_TIMEOUT_MS = 60_000;
