@@ -262,7 +262,8 @@ describeBrowser('live devices and token expiry', () => {
     it('reconnects at once with a fresh token when the server says TOKEN_EXPIRED, and shows what another client added around the switch', async () => {
       const stack = own!.info;
       const user = uniqueUser('expired');
-      const seeded = await getToken(stack.tokenUrl, user, 10);
+      // 20 s: the page must load and connect with it before it expires, even on a loaded machine.
+      const seeded = await getToken(stack.tokenUrl, user, 20);
       // By this page's clock the token has 10 more minutes: only the server knows when it expired.
       const { page, sockets } = await openWithToken(await newContext(), stack, user, seeded, Date.now() - 10 * 60_000);
       const first = await connectionIdOf(page);
