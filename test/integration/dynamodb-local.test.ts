@@ -69,7 +69,7 @@ describe('DynamoDB Local', () => {
     ]);
     expect(tasks.StreamSpecification).toEqual({ StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' });
     const connections = (await client.send(new DescribeTableCommand({ TableName: TABLES.connections.localName }))).Table!;
-    expect(connections.StreamSpecification?.StreamEnabled).not.toBe(true);
+    expect(connections.StreamSpecification).toEqual({ StreamEnabled: true, StreamViewType: 'KEYS_ONLY' });
     const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: TABLES.connections.localName }));
     expect(ttl.TimeToLiveDescription).toEqual({ TimeToLiveStatus: 'ENABLED', AttributeName: 'expiresAt' });
   });
