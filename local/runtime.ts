@@ -331,9 +331,10 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
      * on-failure destination, if it has one) as the mapping, checked against that role.
      */
     const startMapping = async (
-      mapping: { fn: FunctionName; table: keyof typeof TABLES; onFailure?: keyof typeof QUEUES },
-      settings: Partial<StreamMappingSettings>,
+      mapping: StreamMappingSettings & { fn: FunctionName; table: keyof typeof TABLES; onFailure?: keyof typeof QUEUES },
+      overrides: Partial<StreamMappingSettings>,
     ) => {
+      const { fn: _fn, table: _table, onFailure: _onFailure, ...settings } = mapping;
       const mappingCredentials = credentials.forEventSourceMapping(mapping.fn);
       const mappingPrincipal = credentials.principalOf(mappingCredentials.accessKeyId)!;
       let streamsClient: DynamoDBStreamsClient | undefined;
@@ -377,7 +378,7 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
         failureFile: null,
         onFailureRecord: sendToDestination,
         functionName: mapping.fn,
-        mapping: settings,
+        mapping: { ...settings, ...overrides },
       });
       stops.push(() => started.stop());
       return started;
@@ -386,9 +387,7 @@ export async function start(options: LocalRuntimeOptions): Promise<LocalRuntime>
       ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
       ...(options.retryAttempts !== undefined ? { retryAttempts: options.retryAttempts } : {}),
     });
-    const { fn: _fn, table: _table, ...presenceSettings } = PRESENCE_MAPPING;
     const presencePoller = await startMapping(PRESENCE_MAPPING, {
-      ...presenceSettings,
       ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
     });
     stats = () => ({

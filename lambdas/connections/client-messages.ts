@@ -131,13 +131,13 @@ class BadSinceError extends Error {
  * connection that is gone by then.
  */
 export async function handleDefaultRoute(event: WebSocketEvent, deps: DefaultRouteDeps = {}): Promise<WebSocketResult> {
-  const expiredFrame: ServerFrame = { type: 'ERROR', code: 'TOKEN_EXPIRED', message: TOKEN_EXPIRED_MESSAGE };
   if (tokenExpired(event, deps.now?.() ?? Date.now())) {
+    const frame: ServerFrame = { type: 'ERROR', code: 'TOKEN_EXPIRED', message: TOKEN_EXPIRED_MESSAGE };
     const { notifier } = deps;
-    if (!notifier) return { statusCode: 200, body: JSON.stringify(expiredFrame) };
+    if (!notifier) return { statusCode: 200, body: JSON.stringify(frame) };
     const { connectionId } = event.requestContext;
     try {
-      if ((await notifier.post(connectionId, JSON.stringify(expiredFrame))) !== 'gone') await notifier.close(connectionId);
+      if ((await notifier.post(connectionId, JSON.stringify(frame))) !== 'gone') await notifier.close(connectionId);
     } catch (error) {
       // Not closed now: the next message tries again, and the broadcaster no longer posts to it.
       deps.onError?.('Could not close a connection whose token expired', error);

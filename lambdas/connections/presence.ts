@@ -41,19 +41,40 @@ export function createPresenceHandler({ connections, notifier, logger, concurren
       list.push(sequence);
       sequencesByUser.set(userId, list);
     }
-    const failed: string[] = [];
-    await mapWithConcurrency([...sequencesByUser], concurrency, async ([userId, sequences]) => {
-      try {
-        const ids = await connections.listConnectionIds(userId);
-        const frame: PresenceFrame = { type: 'PRESENCE', devices: ids.length };
-        const data = JSON.stringify(frame);
-        const outcomes = await mapWithConcurrency(ids, concurrency, (id) => notifier.post(id, data));
-        logger.debug('Presence sent', { userId, devices: ids.length, gone: outcomes.filter((o) => o === 'gone').length });
-      } catch (error) {
+    // Counts first, then every post of the batch under one concurrency bound (as the broadcaster does).
+    const failedUsers = new Set<string>();
+    const fail = (userId: string, error: unknown) => {
+      if (!failedUsers.has(userId))
         logger.warn('Presence not sent; the batch is retried from this user', { userId, error: error as Error });
-        failed.push(...sequences);
+      failedUsers.add(userId);
+    };
+    const counted = await mapWithConcurrency([...sequencesByUser.keys()], concurrency, async (userId) => {
+      try {
+        return { userId, connectionIds: await connections.listConnectionIds(userId) };
+      } catch (error) {
+        fail(userId, error);
+        return { userId, connectionIds: [] };
       }
     });
+    const posts = counted.flatMap(({ userId, connectionIds }) => {
+      const frame: PresenceFrame = { type: 'PRESENCE', devices: connectionIds.length };
+      const data = JSON.stringify(frame);
+      return connectionIds.map((connectionId) => ({ userId, connectionId, data }));
+    });
+    const outcomes = await mapWithConcurrency(posts, concurrency, async ({ userId, connectionId, data }) => {
+      try {
+        return await notifier.post(connectionId, data);
+      } catch (error) {
+        fail(userId, error);
+        return 'failed';
+      }
+    });
+    logger.debug('Presence sent', {
+      users: counted.length,
+      posts: posts.length,
+      gone: outcomes.filter((o) => o === 'gone').length,
+    });
+    const failed = [...failedUsers].flatMap((userId) => sequencesByUser.get(userId) ?? []);
     return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) };
   };
 }

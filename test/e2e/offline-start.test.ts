@@ -5,6 +5,7 @@ import { describeBrowser, screenshot, useBrowser } from '../support/browser.js';
 import { apiClient, getToken } from '../support/clients.js';
 import '../support/stack-info.js';
 import { expectAccessible } from './axe.js';
+import { queuedOps } from './indexed-db.js';
 import {
   addTask,
   CONNECT_TIMEOUT_MS,
@@ -38,27 +39,6 @@ async function workerReady(page: Page): Promise<void> {
   });
 }
 
-/** How many changes this browser keeps queued for the user (IndexedDB `ops`). */
-function queuedOpCount(page: Page): Promise<number> {
-  return page.evaluate(async () => {
-    const names = (await indexedDB.databases()).map((d) => d.name ?? '').filter((n) => n.startsWith('tasks.'));
-    const db = await new Promise<IDBDatabase>((resolve, reject) => {
-      const r = indexedDB.open(names[0]!);
-      r.onsuccess = () => resolve(r.result);
-      r.onerror = () => reject(r.error);
-    });
-    try {
-      return await new Promise<number>((resolve, reject) => {
-        const r = db.transaction('ops').objectStore('ops').count();
-        r.onsuccess = () => resolve(r.result);
-        r.onerror = () => reject(r.error);
-      });
-    } finally {
-      db.close();
-    }
-  });
-}
-
 /** What the worker's shell cache holds, as paths. */
 function shellCache(page: Page): Promise<string[]> {
   return page.evaluate(async () => {
@@ -83,7 +63,7 @@ describeBrowser('dashboard offline start', () => {
     const queued = await addTask(page, 'Written in the tunnel');
     await toggleTask(page, kept);
     // Both changes are stored (a reload in the very millisecond of a change could lose it).
-    await expect.poll(() => queuedOpCount(page)).toBe(2);
+    await expect.poll(async () => (await queuedOps(page)).length).toBe(2);
 
     // A reload with no network at all: the document comes from the service worker.
     const response = await page.reload();

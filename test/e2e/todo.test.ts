@@ -5,6 +5,7 @@ import { describeBrowser, screenshot, useBrowser } from '../support/browser.js';
 import { apiClient, getToken } from '../support/clients.js';
 import '../support/stack-info.js';
 import { expectAccessible } from './axe.js';
+import { queuedOps as storedOps } from './indexed-db.js';
 import {
   addTask,
   deleteUndoable,
@@ -35,26 +36,9 @@ async function serverTasks(username: string) {
   return res.body.tasks;
 }
 
-/** The queued ops this browser keeps for the user (IndexedDB `ops`), as `kind taskId`. */
+/** The queued ops this browser keeps for the user, as `kind taskId`. */
 async function queuedOps(page: Page): Promise<string[]> {
-  return page.evaluate(async () => {
-    const names = (await indexedDB.databases()).map((d) => d.name ?? '').filter((n) => n.startsWith('tasks.'));
-    const db = await new Promise<IDBDatabase>((resolve, reject) => {
-      const r = indexedDB.open(names[0]!);
-      r.onsuccess = () => resolve(r.result);
-      r.onerror = () => reject(r.error);
-    });
-    try {
-      const all = await new Promise<{ kind: string; taskId: string }[]>((resolve, reject) => {
-        const r = db.transaction('ops').objectStore('ops').getAll();
-        r.onsuccess = () => resolve(r.result as { kind: string; taskId: string }[]);
-        r.onerror = () => reject(r.error);
-      });
-      return all.map((op) => `${op.kind} ${op.taskId}`);
-    } finally {
-      db.close();
-    }
-  });
+  return (await storedOps(page)).map((op) => `${op.kind} ${op.taskId}`);
 }
 
 describeBrowser('dashboard as a todo app', () => {

@@ -48,6 +48,38 @@ describe('presence', () => {
     expect(sent).toHaveLength(4);
   });
 
+  it('keeps every post of the batch, across users, within one concurrency bound', async () => {
+    const connectionsOf = Object.fromEntries(
+      ['alice', 'bob', 'carol'].map((u) => [u, Array.from({ length: 5 }, (_, i) => `${u}-${i}`)]),
+    );
+    let inFlight = 0;
+    let peak = 0;
+    const posts = vi.fn(async () => {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      inFlight--;
+      return 'delivered' as const;
+    });
+    const handler = createPresenceHandler({
+      connections: { listConnectionIds: async (userId) => connectionsOf[userId] ?? [] },
+      notifier: { post: posts },
+      logger: { debug: vi.fn(), warn: vi.fn() },
+      concurrency: 4,
+    });
+
+    await handler(
+      batch(
+        record('INSERT', 'alice', 'alice-0', '1'),
+        record('INSERT', 'bob', 'bob-0', '2'),
+        record('INSERT', 'carol', 'carol-0', '3'),
+      ),
+    );
+
+    expect(posts).toHaveBeenCalledTimes(15);
+    expect(peak).toBe(4);
+  });
+
   it('sends nothing for a user whose last connection went away', async () => {
     const { handler, posts } = setup({});
     expect(await handler(batch(record('REMOVE', 'alice', 'a1', '7')))).toEqual({ batchItemFailures: [] });
