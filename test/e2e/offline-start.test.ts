@@ -1,8 +1,7 @@
 import type { Page } from 'playwright-core';
 import { expect, inject, it } from 'vitest';
-import type { ListTasksResponse } from '../../lambdas/contract.js';
 import { describeBrowser, screenshot, useBrowser } from '../support/browser.js';
-import { apiClient, getToken } from '../support/clients.js';
+import { serverTasks } from '../support/clients.js';
 import '../support/stack-info.js';
 import { expectAccessible } from './axe.js';
 import { queuedOps } from './indexed-db.js';
@@ -24,13 +23,6 @@ import {
 const stack = inject('stack');
 /** Replays after the network returns wait for the client's backoff. */
 const REPLAY_TIMEOUT_MS = 20_000;
-
-async function serverTasks(username: string) {
-  const call = apiClient(stack.apiUrl, await getToken(stack.tokenUrl, username));
-  const res = await call<ListTasksResponse>('GET', '/tasks');
-  expect(res.status).toBe(200);
-  return res.body.tasks;
-}
 
 /** Resolves once a service worker is active for the page (it has stored the shell by then: install waits for it). */
 async function workerReady(page: Page): Promise<void> {
@@ -76,7 +68,7 @@ describeBrowser('dashboard offline start', () => {
     await expectAccessible(page, 'offline start');
     await screenshot(page, 'offline-start');
     // Nothing of this reached the server yet.
-    expect((await serverTasks(user)).map((t) => ({ title: t.title, completed: t.completed }))).toEqual([
+    expect((await serverTasks(stack, user)).map((t) => ({ title: t.title, completed: t.completed }))).toEqual([
       { title: 'Cached for the train', completed: false },
     ]);
 
@@ -86,7 +78,7 @@ describeBrowser('dashboard offline start', () => {
     await page
       .locator('[data-testid="message"][data-kind="info"]', { hasText: '2 changes synced.' })
       .waitFor({ timeout: REPLAY_TIMEOUT_MS });
-    expect((await serverTasks(user)).map((t) => ({ title: t.title, completed: t.completed }))).toEqual([
+    expect((await serverTasks(stack, user)).map((t) => ({ title: t.title, completed: t.completed }))).toEqual([
       { title: 'Cached for the train', completed: true },
       { title: 'Written in the tunnel', completed: false },
     ]);

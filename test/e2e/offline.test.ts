@@ -1,9 +1,8 @@
 import type { Page } from 'playwright-core';
 import { afterAll, expect, inject, it } from 'vitest';
-import type { ListTasksResponse } from '../../lambdas/contract.js';
 import { describeBrowser, recordTimings, screenshot, useBrowser } from '../support/browser.js';
 import { expectAccessible } from './axe.js';
-import { apiClient, getToken } from '../support/clients.js';
+import { serverTasks } from '../support/clients.js';
 import '../support/stack-info.js';
 import {
   addTask,
@@ -27,14 +26,6 @@ const stack = inject('stack');
 
 /** Replays after a network failure wait for the client's backoff (full jitter, growing per failure). */
 const REPLAY_TIMEOUT_MS = 20_000;
-
-/** The user's tasks as the server holds them, through the test's own HTTP client. */
-async function serverTasks(username: string) {
-  const call = apiClient(stack.apiUrl, await getToken(stack.tokenUrl, username));
-  const res = await call<ListTasksResponse>('GET', '/tasks');
-  expect(res.status).toBe(200);
-  return res.body.tasks;
-}
 
 const content = (tasks: RenderedTask[]) =>
   tasks.map(({ title, description, completed, pending }) => ({ title, description, completed, pending }));
@@ -84,7 +75,7 @@ describeBrowser('dashboard offline and back', () => {
     await toggleTask(online, second);
     await addTask(online, 'Buy snacks');
     await waitForNothingPending(online);
-    expect((await serverTasks(user)).map((t) => t.title)).toEqual(['Book the train', 'Pack the bag', 'Buy snacks']);
+    expect((await serverTasks(stack, user)).map((t) => t.title)).toEqual(['Book the train', 'Pack the bag', 'Buy snacks']);
 
     const back = performance.now();
     await offlineContext.setOffline(false);
@@ -100,7 +91,7 @@ describeBrowser('dashboard offline and back', () => {
     timings.offlineReplayConverged = Math.round(performance.now() - back);
 
     // And the server agrees with what both pages show.
-    const stored = await serverTasks(user);
+    const stored = await serverTasks(stack, user);
     expect(stored.map(({ id, title, description, completed }) => ({ id, title, description, completed }))).toEqual(
       (await renderedTasks(online))
         .map(({ id, title, description, completed }) => ({ id, title, description, completed }))
@@ -134,7 +125,7 @@ describeBrowser('dashboard offline and back', () => {
     expect(await dialog.getByTestId('conflict-theirs').getByTestId('conflict-title').textContent()).toBe('Plan the trip to Rome');
     expect(await dialog.getByTestId('conflict-theirs').getByTestId('conflict-description').textContent()).toBe('somewhere warm');
     // Nothing was overwritten while the user decides.
-    expect((await serverTasks(user)).map((t) => t.title)).toEqual(['Plan the trip to Rome']);
+    expect((await serverTasks(stack, user)).map((t) => t.title)).toEqual(['Plan the trip to Rome']);
     await expectAccessible(offline, 'conflict dialog');
     await screenshot(offline, 'conflict-dialog');
 
@@ -149,7 +140,7 @@ describeBrowser('dashboard offline and back', () => {
     timings.keepMineReachedOtherContext = Math.round(performance.now() - chosen);
     const mine = [{ title: 'Plan the trip to Lisbon', description: 'somewhere warm', completed: false, pending: false }];
     await expect.poll(() => bothLists(online, offline), { timeout: SYNC_TIMEOUT_MS }).toEqual([mine, mine]);
-    const [stored] = await serverTasks(user);
+    const [stored] = await serverTasks(stack, user);
     expect(stored).toMatchObject({ id, title: 'Plan the trip to Lisbon', version: 3 });
   });
 
@@ -167,7 +158,7 @@ describeBrowser('dashboard offline and back', () => {
     await editTask(page, existing, { title: 'Renew the library books online' });
     await page.locator(`[data-testid="task-${existing}"][data-pending="true"]`).waitFor();
 
-    expect((await serverTasks(user)).map((t) => t.title)).toEqual(['Renew the library books']);
+    expect((await serverTasks(stack, user)).map((t) => t.title)).toEqual(['Renew the library books']);
 
     await page.reload();
     await row(page, queued).waitFor();
@@ -177,7 +168,7 @@ describeBrowser('dashboard offline and back', () => {
     const unblocked = performance.now();
     await context.unroute(apiRoutes);
     await expect
-      .poll(async () => (await serverTasks(user)).map(({ id, title }) => ({ id, title })), { timeout: REPLAY_TIMEOUT_MS })
+      .poll(async () => (await serverTasks(stack, user)).map(({ id, title }) => ({ id, title })), { timeout: REPLAY_TIMEOUT_MS })
       .toEqual([
         { id: existing, title: 'Renew the library books online' },
         { id: queued, title: 'Return the drill' },

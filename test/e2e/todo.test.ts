@@ -1,8 +1,7 @@
 import type { Page } from 'playwright-core';
 import { expect, inject, it } from 'vitest';
-import type { ListTasksResponse } from '../../lambdas/contract.js';
 import { describeBrowser, screenshot, useBrowser } from '../support/browser.js';
-import { apiClient, getToken } from '../support/clients.js';
+import { serverTasks } from '../support/clients.js';
 import '../support/stack-info.js';
 import { expectAccessible } from './axe.js';
 import { queuedOps as storedOps } from './indexed-db.js';
@@ -28,13 +27,6 @@ const rowIds = (page: Page) =>
   rows(page).evaluateAll((els) => els.map((el) => (el.getAttribute('data-testid') ?? '').slice('task-'.length)));
 const focusedTestId = (page: Page) =>
   page.evaluate(() => document.activeElement?.closest('[data-testid]')?.getAttribute('data-testid') ?? null);
-
-async function serverTasks(username: string) {
-  const call = apiClient(stack.apiUrl, await getToken(stack.tokenUrl, username));
-  const res = await call<ListTasksResponse>('GET', '/tasks');
-  expect(res.status).toBe(200);
-  return res.body.tasks;
-}
 
 /** The queued ops this browser keeps for the user, as `kind taskId`. */
 async function queuedOps(page: Page): Promise<string[]> {
@@ -80,7 +72,7 @@ describeBrowser('dashboard as a todo app', () => {
     // The same button, now the other way round; focus stayed on it.
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Mark all not done');
     await waitForNothingPending(page);
-    expect((await serverTasks(user)).every((t) => t.completed)).toBe(true);
+    expect((await serverTasks(stack, user)).every((t) => t.completed)).toBe(true);
 
     await page.getByRole('button', { name: /^Clear completed/ }).click();
     const toast = page.getByTestId('undo-toast');
@@ -93,12 +85,12 @@ describeBrowser('dashboard as a todo app', () => {
     // The same tasks (same ids) are back, and nothing is left queued that could still delete them.
     await expect.poll(() => rowIds(page)).toEqual([ana, rent, milk]);
     await expect.poll(() => queuedOps(page)).toEqual([]);
-    expect((await serverTasks(user)).map((t) => t.id)).toEqual([milk, rent, ana]);
+    expect((await serverTasks(stack, user)).map((t) => t.id)).toEqual([milk, rent, ana]);
 
     // Without undo, the toast ends and the deletes go out.
     await page.getByRole('button', { name: /^Clear completed/ }).click();
     await toast.waitFor({ state: 'detached', timeout: UNDO_MS + SYNC_TIMEOUT_MS });
-    await expect.poll(() => serverTasks(user), { timeout: SYNC_TIMEOUT_MS }).toEqual([]);
+    await expect.poll(() => serverTasks(stack, user), { timeout: SYNC_TIMEOUT_MS }).toEqual([]);
     expect(await queuedOps(page)).toEqual([]);
   });
 
@@ -131,7 +123,7 @@ describeBrowser('dashboard as a todo app', () => {
     // (a deleted id never comes back, so this row could not show if it had been deleted).
     await toggleTask(tab, keep);
     await waitForCompleted(phone, keep, true);
-    expect((await serverTasks(user)).map((t) => t.id)).toEqual([keep, other]);
+    expect((await serverTasks(stack, user)).map((t) => t.id)).toEqual([keep, other]);
   });
 
   it('edits with a double-click or Enter, explains its shortcuts with ?, searches, and helps when the list is empty', async () => {

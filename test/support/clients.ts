@@ -1,7 +1,7 @@
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import WebSocket from 'ws';
-import type { ServerFrame, Task, TaskEvent } from '../../lambdas/contract.js';
+import type { ListTasksResponse, ServerFrame, Task, TaskEvent } from '../../lambdas/contract.js';
 
 /**
  * A document client straight to a stack's DynamoDB Local, behind the API's back, with the
@@ -62,6 +62,13 @@ export function apiClient(apiUrl: string, token?: string) {
     }
     return { status: res.status, headers: res.headers, body: parsed as T, text };
   };
+}
+
+/** The first page of `username`'s tasks as the server holds them, through the test's own HTTP client (not the UI). */
+export async function serverTasks(stack: { apiUrl: string; tokenUrl: string }, username: string): Promise<Task[]> {
+  const res = await apiClient(stack.apiUrl, await getToken(stack.tokenUrl, username))<ListTasksResponse>('GET', '/tasks');
+  if (res.status !== 200) throw new Error(`GET /tasks answered ${res.status}: ${res.text}`);
+  return res.body.tasks;
 }
 
 /** Flattens BATCH frames into their task events, in order. */
